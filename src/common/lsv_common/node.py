@@ -1,0 +1,130 @@
+"""Helpers for the thin ROS shells around the pure cores.
+
+- ``load_params(node, ParamsClass)``: declare every parameter of a params dataclass with
+  its description and range, read the values the parameter files gave, validate.
+- ``Diagnostics``: a 1 Hz ``/diagnostics`` publisher fed by a callback (the heartbeat every
+  node must publish, DESIGN.md section 5).
+- ``run_node(factory)``: the ``main()`` of every node: middleware defaults, rclpy init,
+  clean shutdown on Ctrl-C/SIGTERM, a clear one-line error and exit status 2 on a bad
+  configuration instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.node import Node
+
+from lsv_common import middleware
+from lsv_common.params import ParameterError, build_params, param_fields
+
+T = TypeVar("T")
+
+OK = DiagnosticStatus.OK
+WARN = DiagnosticStatus.WARN
+ERROR = DiagnosticStatus.ERROR
+STALE = DiagnosticStatus.STALE
+
+EXIT_CONFIG_ERROR = 2
+
+
+def params_files(argv: Iterable[str] | None = None) -> list[str]:
+    """The ``--params-file`` arguments this process was started with (for error messages)."""
+    args = list(sys.argv if argv is None else argv)
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--params-file"]
+
+
+def load_params(node: Node, cls: type[T]) -> T:
+    """Declare the parameters of dataclass ``cls`` on ``node`` and return them validated.
+
+    Raises ParameterError naming each bad parameter and the parameter file(s).
+    """
+    values: dict[str, Any] = {}
+    for f in param_fields(cls):
+        descriptor = ParameterDescriptor(description=f.describe(), dynamic_typing=True)
+        if not node.has_parameter(f.name):
+            node.declare_parameter(f.name, None, descriptor)
+        values[f.name] = node.get_parameter(f.name).value
+    files = params_files()
+    source = f"node '{node.get_fully_qualified_name()}'" + (
+        f" (parameter file {', '.join(files)})" if files else " (no --params-file given)")
+    return build_params(cls, values, source)
+
+
+def status(name: str, level: int, message: str, values: Mapping[str, Any] | None = None,
+           hardware_id: str = "") -> DiagnosticStatus:
+    """Build a DiagnosticStatus; ``values`` become KeyValue pairs (floats to 4 significant digits)."""
+    msg = DiagnosticStatus(level=bytes([level]), name=name, message=message, hardware_id=hardware_id)
+    for key, value in (values or {}).items():
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        msg.values.append(KeyValue(key=str(key), value=text))
+    return msg
+
+
+class Diagnostics:
+    """Publishes ``/diagnostics`` every ``period_s`` with the statuses ``collect()`` returns.
+
+    ``collect`` returns DiagnosticStatus messages; their names are prefixed with the node's
+    name so that a monitor can tell who is speaking. A node that stops publishing here is
+    silent, and the control package treats silence as a fault.
+    """
+
+    def __init__(self, node: Node, collect: Callable[[], list[DiagnosticStatus]], period_s: float = 1.0):
+        self._node = node
+        self._collect = collect
+        self._pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._timer = node.create_timer(period_s, self.publish_now)
+
+    def publish_now(self) -> None:
+        statuses = self._collect()
+        prefix = self._node.get_name()
+        for s in statuses:
+            if not s.name.startswith(prefix):
+                s.name = f"{prefix}: {s.name}" if s.name else prefix
+        msg = DiagnosticArray(status=statuses)
+        msg.header.stamp = self._node.get_clock().now().to_msg()
+        self._pub.publish(msg)
+
+
+def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
+    """Run one node until Ctrl-C / SIGTERM; return the process exit status.
+
+    A ParameterError (or any ValueError subclass the factory raises for bad configuration)
+    prints one clear message and returns EXIT_CONFIG_ERROR.
+    """
+    middleware.apply_defaults()
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
+    rclpy.init(args=args)
+    signal.signal(signal.SIGTERM, lambda *_: _raise_keyboard_interrupt())
+    node = None
+    try:
+        node = factory()
+        executor = MultiThreadedExecutor(threads) if threads > 1 else SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if callable(close):
+                close()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.try_shutdown()
+    return 0
+
+
+def _raise_keyboard_interrupt() -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,1 @@
+"""Trajectory follower, command gate and minimal-risk manoeuvre."""

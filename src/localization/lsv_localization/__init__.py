@@ -1,0 +1,1 @@
+"""Pose estimate from GNSS, wheel odometry and IMU (EKF)."""
