@@ -60,6 +60,10 @@ if [ ! -x "$venv/bin/python" ]; then
   "$PYTHON" -m venv "$venv" || { say "error: '$PYTHON -m venv' failed; install python3.11-venv" >&2; exit 1; }
 fi
 
+# One set-up at a time (make test and make sim started together, or two shells).
+exec 9>"$venv/.setup.lock"
+flock 9
+
 if newer "$venv/.stamp-deps" requirements.lock; then
   say "installing pinned dependencies (requirements.lock; a few minutes the first time)"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock \
@@ -74,12 +78,17 @@ if newer "$venv/.stamp-msgs" "$venv/.stamp-deps" src/msgs/CMakeLists.txt src/msg
 fi
 
 mapfile -t py_pkgs < <(ls -d src/*/setup.py 2>/dev/null | xargs -n1 dirname)
-if newer "$venv/.stamp-src" "$venv/.stamp-msgs" "${py_pkgs[@]/%//setup.py}" "${py_pkgs[@]/%//setup.cfg}" "${py_pkgs[@]/%//package.xml}"; then
+if newer "$venv/.stamp-src" "$venv/.stamp-msgs" scripts/setup.sh "${py_pkgs[@]/%//setup.py}" "${py_pkgs[@]/%//setup.cfg}" "${py_pkgs[@]/%//package.xml}"; then
   say "installing ${#py_pkgs[@]} stack packages editable: ${py_pkgs[*]##*/}"
   args=()
   for p in "${py_pkgs[@]}"; do args+=(-e "$p"); done
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation "${args[@]}" \
     2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+  # setup.cfg puts console scripts in lib/<pkg>/ (where `ros2 run` looks on a colcon
+  # install); link them into .venv/bin so that `.venv/bin/lsv` and friends work here.
+  for exe in "$venv"/lib/lsv_*/*; do
+    [ -f "$exe" ] && [ -x "$exe" ] && ln -sf "$exe" "$venv/bin/$(basename "$exe")"
+  done
   touch "$venv/.stamp-src"
 fi
 say "ready: $venv ($("$venv/bin/python" --version))"
