@@ -15,6 +15,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+from lsv_common.node import level_of
+
 LEVELS = {0: "OK", 1: "WARN", 2: "ERROR", 3: "STALE"}
 
 
@@ -107,7 +109,7 @@ class GraphMonitor:
     def _on_diag(self, msg: DiagnosticArray) -> None:
         with self._lock:
             for status in msg.status:
-                level = status.level[0] if isinstance(status.level, bytes) else int(status.level)
+                level = level_of(status)
                 d = self._diag.setdefault(status.name, DiagnosticStats())
                 d.updates += 1
                 d.last_level, d.last_message = level, status.message

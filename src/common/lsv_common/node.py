@@ -28,10 +28,11 @@ from lsv_common.params import ParameterError, build_params, param_fields
 
 T = TypeVar("T")
 
-OK = DiagnosticStatus.OK
-WARN = DiagnosticStatus.WARN
-ERROR = DiagnosticStatus.ERROR
-STALE = DiagnosticStatus.STALE
+# Diagnostic levels as ints (DiagnosticStatus.OK etc. are 1-byte ``bytes``).
+OK = 0
+WARN = 1
+ERROR = 2
+STALE = 3
 
 EXIT_CONFIG_ERROR = 2
 
@@ -59,14 +60,22 @@ def load_params(node: Node, cls: type[T]) -> T:
     return build_params(cls, values, source)
 
 
-def status(name: str, level: int, message: str, values: Mapping[str, Any] | None = None,
+def status(name: str, level: int | bytes, message: str, values: Mapping[str, Any] | None = None,
            hardware_id: str = "") -> DiagnosticStatus:
     """Build a DiagnosticStatus; ``values`` become KeyValue pairs (floats to 4 significant digits)."""
-    msg = DiagnosticStatus(level=bytes([level]), name=name, message=message, hardware_id=hardware_id)
+    if isinstance(level, (bytes, bytearray)):
+        level = level[0]
+    msg = DiagnosticStatus(level=int(level), name=name, message=message, hardware_id=hardware_id)
     for key, value in (values or {}).items():
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         msg.values.append(KeyValue(key=str(key), value=text))
     return msg
+
+
+def level_of(msg: DiagnosticStatus) -> int:
+    """The level of a DiagnosticStatus as an int (the ``byte`` field arrives as bytes or int)."""
+    level = msg.level
+    return level[0] if isinstance(level, (bytes, bytearray)) else int(level)
 
 
 class Diagnostics:

@@ -1,0 +1,90 @@
+"""Supervisor tests with small stand-in processes (no ROS): start, report deaths, respawn,
+stop everything within 5 s even when a process ignores SIGINT."""
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lsv_bringup.launch_file import LaunchPlan, NodeSpec
+from lsv_bringup.packages import Executable
+from lsv_bringup.supervisor import Supervisor
+
+BEHAVIOURS = {
+    # runs until SIGINT, then exits 0 like a well-behaved node
+    "good": "import signal, time\nstop = []\nsignal.signal(signal.SIGINT, lambda *a: stop.append(1))\n"
+            "print('up', flush=True)\nwhile not stop: time.sleep(0.01)\nprint('bye', flush=True)\n",
+    # dies on its own with status 3
+    "crash": "import sys, time\ntime.sleep(0.2)\nprint('boom', flush=True)\nsys.exit(3)\n",
+    # ignores SIGINT (a hung node); only SIGTERM/SIGKILL stop it
+    "stubborn": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: time.sleep(0.01)\n",
+    # finishes its job and exits 0
+    "oneshot": "print('done', flush=True)\n",
+}
+
+
+def node(tmp_path: Path, behaviour: str, name: str, **kw) -> NodeSpec:
+    script = tmp_path / f"{behaviour}.py"
+    script.write_text(f"#!{sys.executable}\n" + BEHAVIOURS[behaviour])
+    script.chmod(0o755)
+    return NodeSpec("test_pkg", Executable("test_pkg", behaviour, path=script), name, **kw)
+
+
+def supervisor(tmp_path, *nodes, grace_s=3.0):
+    return Supervisor(LaunchPlan(list(nodes), {}, {}), tmp_path / "log", env={}, out=io.StringIO(),
+                      grace_s=grace_s)
+
+
+def test_clean_run_and_stop(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "good", "a"), node(tmp_path, "good", "b"))
+    status = sup.run(duration_s=1.0)
+    assert status == 0
+    assert sup.shutdown_s < 5.0
+    assert [s.exit_codes for s in sup.nodes] == [[0], [0]]
+    log = (tmp_path / "log" / "a.log").read_text()
+    assert "up" in log and "bye" in log  # the node's own output reached its log file
+
+
+def test_dead_node_is_reported_and_fails_the_launch(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "good", "a"), node(tmp_path, "crash", "c"))
+    status = sup.run(duration_s=1.5)
+    assert status == 1
+    crashed = sup.nodes[1]
+    assert crashed.failed and crashed.exit_codes == [3] and crashed.starts == 1
+    report = sup.out.getvalue()
+    assert "node /c died with status 3" in report and "boom" in report  # status and log tail shown
+
+
+def test_respawn(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "crash", "r", respawn=True, respawn_delay_s=0.1))
+    status = sup.run(duration_s=2.0)
+    state = sup.nodes[0]
+    assert state.starts >= 3  # 0.2 s life + 0.1 s delay: several restarts in 2 s
+    assert all(code == 3 for code in state.exit_codes[:-1])
+    assert status == 0  # a respawned node is not a failure
+
+
+def test_finished_node_is_not_a_failure_and_launch_ends(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "oneshot", "o"))
+    t0 = time.monotonic()
+    assert sup.run(duration_s=10.0) == 0
+    assert time.monotonic() - t0 < 5.0  # returned because every node had exited
+    assert sup.nodes[0].finished
+
+
+@pytest.mark.parametrize("grace_s", [0.5, 3.0])
+def test_stubborn_node_is_killed_within_5_s(tmp_path, grace_s):
+    sup = supervisor(tmp_path, node(tmp_path, "stubborn", "s"), node(tmp_path, "good", "g"), grace_s=grace_s)
+    sup.run(duration_s=0.5)
+    assert sup.shutdown_s < 5.0
+    assert not any(s.alive for s in sup.nodes)
+    assert "did not stop in time: sending SIGTERM" in sup.out.getvalue()
+
+
+def test_screen_output_is_echoed_with_prefix(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "good", "talky", output="screen"))
+    sup.run(duration_s=0.8)
+    assert "[talky] up" in sup.out.getvalue()
+    assert "up" in (tmp_path / "log" / "talky.log").read_text()
