@@ -65,7 +65,7 @@ def status(name: str, level: int | bytes, message: str, values: Mapping[str, Any
     """Build a DiagnosticStatus; ``values`` become KeyValue pairs (floats to 4 significant digits)."""
     if isinstance(level, (bytes, bytearray)):
         level = level[0]
-    msg = DiagnosticStatus(level=int(level), name=name, message=message, hardware_id=hardware_id)
+    msg = DiagnosticStatus(level=bytes([int(level)]), name=name, message=message, hardware_id=hardware_id)
     for key, value in (values or {}).items():
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         msg.values.append(KeyValue(key=str(key), value=text))
