@@ -22,6 +22,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "chassis = lsv_sim.chassis_node:main",
         ],
     },
 )

@@ -72,7 +72,7 @@ def signals_to_fields(mm: MessageMap, decoded: Mapping[str, Any], out: MutableMa
         else:
             value = (float(raw) - sm.offset) / sm.scale
             if sm.field in INT_FIELDS:
-                value = int(round(value))
+                value = round(value)
         if sm.field in BOOL_FIELDS:
             value = bool(value)
         if sm.index is not None:

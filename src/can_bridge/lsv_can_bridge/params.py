@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lsv_common.params import spec
-
 from lsv_can_bridge.values import HARD_SPEED_CAP
+from lsv_common.params import spec
 
 
 @dataclass(frozen=True)
