@@ -1,0 +1,185 @@
+"""The V2X client without ROS: datagram in -> checked messages -> signals, hints, objects (pure).
+
+``V2xClientCore.receive(datagram, sender, now_ns)`` never raises: whatever arrives ends up
+either accepted or counted by DropReason. The outputs are recomputed from the latest
+accepted messages at each publication (``outputs(now_ns)``), so hints expire on their own when
+messages stop, and the ego-relative ones always use the current ego pose.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+
+from lsv_v2x_client import hints as H
+from lsv_v2x_client.checks import DropReason, EgoState, MessageChecker
+from lsv_v2x_client.codec import Codec, V2xDecodeError
+from lsv_v2x_client.messages import Bsm, MapData, MapNode, Rsi, Rsm, Spat
+from lsv_v2x_client.params import V2xClientParams
+from lsv_v2x_client.projection import LocalProjection
+
+_log = logging.getLogger(__name__)
+
+NS = 1_000_000_000
+MAP_HOLD_S = 600.0  # a cached MAP node is forgotten after this long without a repeat
+_DECODE_REASONS = {"oversized": DropReason.OVERSIZED, "malformed": DropReason.MALFORMED,
+                   "unsupported": DropReason.UNSUPPORTED}
+
+
+@dataclass(frozen=True)
+class Outputs:
+    signals: list[H.SignalState]
+    hints: list[H.Hint]
+    objects: list[H.RemoteObject]
+
+
+class V2xClientCore:
+    def __init__(self, params: V2xClientParams):
+        self.params = params
+        self.codec = Codec(params.profile, max_size=params.max_datagram_bytes + params.header_length)
+        self.projection = LocalProjection(params.map_origin_lat_deg, params.map_origin_lon_deg,
+                                          params.map_origin_alt_m)
+        self.checker = MessageChecker(params.check_params(), self.projection)
+        self.hint_params = params.hint_params()
+        self.received = 0
+        self._ego: EgoState | None = None
+        self._bsm: dict[str, tuple[Bsm, int]] = {}
+        self._rsm: dict[str, tuple[Rsm, int]] = {}
+        self._rsi: dict[str, tuple[Rsi, int]] = {}
+        self._spat: dict[int, tuple[Spat, int]] = {}  # intersection id -> (SPaT, message time)
+        self._map_nodes: dict[int, tuple[MapNode, int]] = {}  # intersection id -> (node, receive time)
+        self._lanes: list[H.LaneGeometry] = []
+
+    # ------------------------------------------------------------------ inputs
+
+    def set_ego(self, ego: EgoState | None) -> None:
+        self._ego = ego
+
+    def ego(self, now_ns: int) -> EgoState | None:
+        """The ego state when fresh enough to check positions against, else None."""
+        e = self._ego
+        if e is None or now_ns - e.stamp_ns > self.params.odometry_timeout_s * NS:
+            return None
+        return e
+
+    def receive(self, datagram: bytes, sender: str, now_ns: int) -> bool:
+        """Decode, check and store one datagram; True when accepted. Never raises for any input."""
+        self.received += 1
+        counts = self.checker.counts
+        hl = self.params.header_length
+        if len(datagram) < hl + 1:
+            counts[DropReason.HEADER] += 1
+            return False
+        payload = datagram[hl:]
+        if len(payload) > self.params.max_datagram_bytes:
+            counts[DropReason.OVERSIZED] += 1
+            return False
+        try:
+            msg = self.codec.decode(payload)
+        except V2xDecodeError as err:
+            counts[_DECODE_REASONS.get(err.reason, DropReason.MALFORMED)] += 1
+            return False
+        checked = self.checker.check(msg, sender, zlib.crc32(payload), now_ns, self.ego(now_ns))
+        if checked is None:
+            return False
+        m, t = checked.message, checked.time_ns
+        if isinstance(m, Bsm):
+            self._bsm[checked.source] = (m, t)
+        elif isinstance(m, Rsm):
+            self._rsm[checked.source] = (m, t)
+        elif isinstance(m, Rsi):
+            self._rsi[checked.source] = (m, t)
+        elif isinstance(m, Spat):
+            for inter in m.intersections:
+                self._spat[inter.ref.node_id] = (m, t)
+        elif isinstance(m, MapData):
+            self._store_map(m, now_ns)
+        return True
+
+    def _store_map(self, m: MapData, now_ns: int) -> None:
+        changed = False
+        for n in m.nodes:
+            old = self._map_nodes.get(n.ref.node_id)
+            changed = changed or old is None or old[0] != n
+            self._map_nodes[n.ref.node_id] = (n, now_ns)
+        if changed:
+            self._rebuild_lanes()
+
+    def _rebuild_lanes(self) -> None:
+        nodes = tuple(n for n, _ in self._map_nodes.values())
+        self._lanes = H.map_geometry(MapData(0, nodes), self.projection)
+
+    # ------------------------------------------------------------------ outputs
+
+    def _expire(self, now_ns: int) -> None:
+        p = self.params
+        hold = int(self.hint_params.moving_hint_hold_s * NS)
+        self._bsm = {k: v for k, v in self._bsm.items() if now_ns - v[1] <= hold}
+        self._rsm = {k: v for k, v in self._rsm.items() if now_ns - v[1] <= hold}
+        self._rsi = {k: v for k, v in self._rsi.items() if now_ns - v[1] <= p.rsi_max_age_s * NS}
+        self._spat = {k: v for k, v in self._spat.items() if now_ns - v[1] <= p.spat_max_age_s * NS}
+        before = len(self._map_nodes)
+        self._map_nodes = {k: v for k, v in self._map_nodes.items() if now_ns - v[1] <= MAP_HOLD_S * NS}
+        if len(self._map_nodes) != before:
+            self._rebuild_lanes()
+
+    def outputs(self, now_ns: int) -> Outputs:
+        """Signals, hints and remote objects valid at ``now_ns``."""
+        self._expire(now_ns)
+        proj, hp = self.projection, self.hint_params
+        ego = self.ego(now_ns)
+        signals: list[H.SignalState] = []
+        done: set[int] = set()
+        for spat, t in self._spat.values():
+            if id(spat) in done:
+                continue
+            done.add(id(spat))
+            for inter in spat.intersections:
+                signals.extend(H.signal_states(inter, t, now_ns, self._lanes))
+        objects: list[H.RemoteObject] = []
+        hints: list[H.Hint] = []
+        for bsm, t in self._bsm.values():
+            obj = H.bsm_object(bsm, t, proj)
+            objects.append(obj)
+            if ego is None:
+                continue
+            if bsm.is_emergency:
+                hints.append(H.emergency_hint(bsm, t, ego, proj, hp))
+            if H.in_blind_zone(ego, obj.x, obj.y, min(obj.length, obj.width) / 2, hp):
+                hints.append(H.Hint(H.HintType.BLIND_SPOT_OBJECT, obj.source_id, obj.object_id, obj.x, obj.y,
+                                    t + int(hp.moving_hint_hold_s * NS), radius=max(obj.length, obj.width) / 2,
+                                    heading=obj.yaw, distance=((obj.x - ego.x) ** 2 + (obj.y - ego.y) ** 2) ** 0.5))
+        for rsm, t in self._rsm.values():
+            rsu = rsm.rsu_id.hex()
+            for ptc in rsm.participants:
+                obj = H.participant_object(rsu, ptc, t, proj)
+                if obj is None:
+                    continue
+                objects.append(obj)
+                if ego is None:
+                    continue
+                hint = H.crossing_hint(rsu, ptc, t, ego, self._lanes, proj, hp)
+                if hint is not None:
+                    hints.append(hint)
+                elif H.in_blind_zone(ego, obj.x, obj.y, min(obj.length, obj.width) / 2, hp):
+                    hints.append(H.Hint(H.HintType.BLIND_SPOT_OBJECT, rsu, ptc.ptc_id, obj.x, obj.y,
+                                        t + int(hp.moving_hint_hold_s * NS), radius=max(obj.length, obj.width) / 2,
+                                        heading=obj.yaw))
+        for rsi, t in self._rsi.values():
+            hints.extend(h for h in H.rsi_hints(rsi, t, now_ns, proj, hp) if h.valid_until_ns > now_ns)
+        if ego is not None:
+            hints.extend(H.red_light_warning(ego, self._lanes, self._spat, now_ns, hp))
+        return Outputs(signals, hints, objects)
+
+    # ------------------------------------------------------------------ diagnostics
+
+    def drop_counts(self) -> dict[str, int]:
+        """Dropped messages by reason (every reason listed, zeros included) and dropped elements."""
+        out = {f"dropped.{r.value}": self.checker.counts.get(r, 0) for r in DropReason}
+        out.update({f"dropped_elements.{r.value}": n for r, n in self.checker.element_counts.items()})
+        return out
+
+    def accepted_counts(self) -> Counter:
+        return self.checker.accepted
