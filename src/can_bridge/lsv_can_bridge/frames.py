@@ -105,3 +105,15 @@ def build_command_frames(config: ChassisConfig, cmd: Command, counters: MutableM
         counters[mm.frame_id] = counter
         frames.append((mm.frame_id, encode_frame(mm, fields_to_signals(mm, cmd), counter)))
     return frames
+
+
+def build_status_frames(config: ChassisConfig, status: Any, counters: MutableMapping[int, int]) -> list[Frame]:
+    """Every status frame of a chassis for ``status`` (every page of a multiplexed message),
+    each with its next alive counter: what a chassis ECU sends (used by tests and tools)."""
+    out = []
+    for mm in config.status:
+        for page in mm.pages or (None,):
+            counter = (counters.get(mm.frame_id, -1) + 1) % mm.counter_modulo
+            counters[mm.frame_id] = counter
+            out.append((mm.frame_id, encode_frame(mm, fields_to_signals(mm, status, page), counter)))
+    return out

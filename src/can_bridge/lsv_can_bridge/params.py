@@ -39,7 +39,7 @@ class BusParams:
         return args
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BridgeParams:
     chassis_config: str = field(metadata=spec(
         "chassis mapping YAML (next to its DBC); relative paths resolve against the package folder"))
