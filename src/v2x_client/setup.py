@@ -13,8 +13,9 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/asn1", glob("asn1/*.asn")),
     ],
-    install_requires=["setuptools"],
+    install_requires=["setuptools", "asn1tools", "numpy"],
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
@@ -22,6 +23,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "v2x_client = lsv_v2x_client.client_node:main",
         ],
     },
 )

@@ -214,7 +214,8 @@ def _bsm(d: dict) -> Bsm:
                length_cm=d["size"]["length"], height_5cm=d["size"].get("height"),
                vehicle_class=d["vehicleClass"]["classification"], transmission=d["transmission"],
                response_type=emg.get("responseType"), siren_use=emg.get("sirenUse"),
-               lights_use=emg.get("lightsUse"))
+               lights_use=emg.get("lightsUse"),
+               accel_raw=tuple(d["accelSet"][k] for k in ("long", "lat", "vert", "yaw")))
 
 
 def _bsm_out(m: Bsm) -> dict:
@@ -222,7 +223,7 @@ def _bsm_out(m: Bsm) -> dict:
     _opt(size, "height", m.height_5cm)
     out = {"msgCnt": m.msg_count, "id": m.vehicle_id, "secMark": m.sec_mark_ms, "pos": _pos3d_out(m.position),
            "transmission": m.transmission, "speed": m.speed_raw, "heading": m.heading_raw,
-           "accelSet": {"long": 2001, "lat": 2001, "vert": -127, "yaw": 0}, "brakes": {}, "size": size,
+           "accelSet": dict(zip(("long", "lat", "vert", "yaw"), m.accel_raw, strict=True)), "brakes": {}, "size": size,
            "vehicleClass": {"classification": m.vehicle_class}}
     if m.emergency_ext_present:
         emg: dict[str, str] = {}

@@ -101,6 +101,8 @@ class Bsm:
     response_type: str | None = None  # VehicleEmergencyExtensions.responseType
     siren_use: str | None = None
     lights_use: str | None = None
+    # long, lat (0.01 m/s^2), vert (0.02 g), yaw (0.01 deg/s); default = unavailable
+    accel_raw: tuple[int, int, int, int] = (2001, 2001, -127, 0)
 
     kind = MessageKind.BSM
 

@@ -1,0 +1,169 @@
+"""``v2x_client`` node: C-V2X messages from the OBU over UDP -> signals, hints and objects.
+
+1. Receive: a non-blocking UDP socket drained by a short-period timer (no thread), each
+   datagram handed to the core with the ROS clock's now.
+2. Ego: ``~/input/odometry`` (nav_msgs/Odometry in the map frame). Without a fresh pose the
+   position-dependent messages (BSM, RSM, RSI) are dropped and counted as ``no_ego_pose``
+   and a WARN is raised: V2X is advice, never permission, and a position that cannot be
+   checked is not advice we can vouch for. SPaT and MAP do not depend on the ego pose.
+3. Publish every ``publish_period_s``: ``~/output/traffic_signals``
+   (lsv_msgs/TrafficSignalArray), ``~/output/hints`` (lsv_msgs/V2xHintArray),
+   ``~/output/objects`` (lsv_msgs/DetectedObjectArray, frame "map", source V2X), and
+   ``/diagnostics`` at 1 Hz with the drop counts by reason.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Quaternion, Vector3
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+
+from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
+from lsv_msgs.msg import (
+    DetectedObject,
+    DetectedObjectArray,
+    TrafficSignal,
+    TrafficSignalArray,
+    V2xHint,
+    V2xHintArray,
+)
+from lsv_v2x_client import hints as H
+from lsv_v2x_client.checks import EgoState
+from lsv_v2x_client.core import V2xClientCore
+from lsv_v2x_client.params import V2xClientParams
+
+NS = 1_000_000_000
+MAP_FRAME = "map"
+MAX_UDP = 65535  # bytes read per recvfrom; longer ones are truncated by the kernel and dropped as oversized
+
+
+def to_time(ns: int) -> Time:
+    return Time(sec=ns // NS, nanosec=ns % NS) if ns > 0 else Time()
+
+
+def yaw_quaternion(yaw: float) -> Quaternion:
+    return Quaternion(z=math.sin(yaw / 2), w=math.cos(yaw / 2))
+
+
+def hint_msg(h: H.Hint) -> V2xHint:
+    return V2xHint(type=int(h.type), source_id=h.source_id, hint_id=h.hint_id, position=Point(x=h.x, y=h.y),
+                   radius=float(h.radius), zone=[Point(x=x, y=y) for x, y in h.zone],
+                   velocity=Vector3(x=h.vx, y=h.vy), heading=float(h.heading),
+                   speed_limit_mps=float(h.speed_limit_mps), event_code=h.event_code,
+                   valid_until=to_time(h.valid_until_ns), confidence=float(h.confidence),
+                   code_kind=int(h.code_kind), distance=float(h.distance), time_to_path=float(h.time_to_path),
+                   intersection_id=h.intersection_id, lane_id=h.lane_id)
+
+
+def signal_msg(s: H.SignalState) -> TrafficSignal:
+    return TrafficSignal(region_id=s.region, intersection_id=s.intersection_id, phase_id=s.phase_id,
+                         lane_id=s.lane_id, connecting_lane_id=s.connecting_lane_id, state=int(s.state),
+                         min_end_time=to_time(s.min_end_ns), likely_end_time=to_time(s.likely_end_ns),
+                         max_end_time=to_time(s.max_end_ns), confidence=float(s.confidence),
+                         source=TrafficSignal.SOURCE_V2X)
+
+
+def object_msg(o: H.RemoteObject) -> DetectedObject:
+    msg = DetectedObject(classification=int(o.classification), score=float(o.score),
+                         source=DetectedObject.SOURCE_V2X, has_box_3d=True, has_box_2d=False)
+    msg.pose.position = Point(x=o.x, y=o.y, z=o.height / 2)
+    msg.pose.orientation = yaw_quaternion(o.yaw)
+    msg.dimensions = Vector3(x=o.length, y=o.width, z=o.height)
+    return msg
+
+
+class V2xClientNode(Node):
+    def __init__(self) -> None:
+        super().__init__("v2x_client")
+        self.params = load_params(self, V2xClientParams)
+        self.core = V2xClientCore(self.params)
+        p = self.params
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((p.bind_address, p.port))
+        self._sock.setblocking(False)
+        self._internal_errors = 0
+        self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
+        self._pub_hints = self.create_publisher(V2xHintArray, "~/output/hints", 10)
+        self._pub_objects = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
+        self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 10)
+        self.create_timer(p.receive_period_s, self._on_receive)
+        self.create_timer(p.publish_period_s, self._on_publish)
+        self._diagnostics = Diagnostics(self, self._collect)
+        self.get_logger().info(f"receiving {p.profile} V2X on udp://{p.bind_address}:{p.port}")
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    # 1. receive
+    def _on_receive(self) -> None:
+        now_ns = self._now_ns()
+        for _ in range(self.params.max_datagrams_per_tick):
+            try:
+                data, addr = self._sock.recvfrom(MAX_UDP)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:  # e.g. ICMP errors reported on the socket: keep receiving
+                self.get_logger().warning(f"UDP receive error: {err}", throttle_duration_sec=1.0)
+                return
+            try:
+                self.core.receive(data, f"{addr[0]}:{addr[1]}", now_ns)
+            except Exception as err:  # noqa: BLE001 - the loop must survive a core bug; counted and logged
+                self._internal_errors += 1
+                self.get_logger().error(f"V2X datagram from {addr} raised {type(err).__name__}: {err}",
+                                        throttle_duration_sec=1.0)
+
+    # 2. ego
+    def _on_odometry(self, msg: Odometry) -> None:
+        q = msg.pose.pose.orientation
+        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        stamp = msg.header.stamp.sec * NS + msg.header.stamp.nanosec
+        self.core.set_ego(EgoState(msg.pose.pose.position.x, msg.pose.pose.position.y, yaw,
+                                   max(0.0, msg.twist.twist.linear.x), stamp if stamp > 0 else self._now_ns()))
+
+    # 3. publish
+    def _on_publish(self) -> None:
+        now_ns = self._now_ns()
+        out = self.core.outputs(now_ns)
+        stamp = to_time(now_ns)
+        signals = TrafficSignalArray(signals=[signal_msg(s) for s in out.signals])
+        signals.header.stamp = stamp
+        signals.header.frame_id = MAP_FRAME
+        hints = V2xHintArray(hints=[hint_msg(h) for h in out.hints])
+        hints.header.stamp = stamp
+        hints.header.frame_id = MAP_FRAME
+        objects = DetectedObjectArray(objects=[object_msg(o) for o in out.objects])
+        objects.header.stamp = stamp
+        objects.header.frame_id = MAP_FRAME
+        self._pub_signals.publish(signals)
+        self._pub_hints.publish(hints)
+        self._pub_objects.publish(objects)
+
+    def _collect(self) -> list:
+        core = self.core
+        values: dict[str, object] = {"received": core.received, "internal_errors": self._internal_errors}
+        values.update({f"accepted.{k.value}": n for k, n in core.accepted_counts().items()})
+        values.update(core.drop_counts())
+        ego_ok = core.ego(self._now_ns()) is not None
+        if self._internal_errors:
+            level, text = WARN, "internal errors while handling datagrams (see log)"
+        elif not ego_ok:
+            level, text = WARN, "no fresh odometry: BSM/RSM/RSI dropped (no_ego_pose)"
+        else:
+            level, text = OK, "receiving"
+        return [status("udp", level, text, values)]
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(V2xClientNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
