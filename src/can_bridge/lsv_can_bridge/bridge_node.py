@@ -63,6 +63,7 @@ class CanBridge(Node):
         p = self.params
         self.limits = p.limits
         self.pedal_supported = "throttle_pct" in self.config.command_fields()
+        self._own_ids = self.config.command_ids
         self._lock = threading.Lock()
         self.watchdog = CommandWatchdog(int(p.command_timeout_ms * 1e6), p.timeout_decel_mps2, p.estop_decel_mps2)
         self.parser = StatusParser(self.config, p.stale_periods)
@@ -98,8 +99,8 @@ class CanBridge(Node):
             self.watchdog.on_command(time.monotonic_ns(), cmd)
 
     def _on_frame(self, now_ns: int, msg: can.Message) -> None:
-        if self.bus_log is not None:
-            self.bus_log.write(msg)
+        if self.bus_log is not None and msg.arbitration_id not in self._own_ids:
+            self.bus_log.write(msg)  # our own frames looped back by the transport are logged once, as Tx
         with self._lock:
             self.parser.update(now_ns, msg.arbitration_id, msg.data, msg.is_extended_id)
 

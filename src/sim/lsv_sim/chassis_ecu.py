@@ -192,10 +192,12 @@ class ChassisEcu:
             s.v_ref, s.integral = 0.0, 0.0
             return Actuators(0.0, bmax, steer, rate)  # stand still on the service brake
         err = s.v_ref - along
-        s.integral = min(max(s.integral + err * dt, -3.0), 3.0)
-        a_cmd = a_target + p.speed_kp * err + p.speed_ki * s.integral
-        a_cmd = min(max(a_cmd, -p.max_decel_mps2), p.max_accel_mps2 + 2.0)  # +2: room to climb a grade
-        force = m * a_cmd + (self.dyn.resistance_n(along) if along > 0.05 else 0.0)
+        a_cmd = a_target + p.speed_kp * err
+        if -p.max_decel_mps2 < a_cmd < p.max_accel_mps2:  # integrate only when not saturated (anti-windup)
+            s.integral = min(max(s.integral + err * dt, -3.0), 3.0)
+        a_cmd = min(max(a_cmd, -p.max_decel_mps2), p.max_accel_mps2)
+        # the integral term stands for the force a grade or a load takes (not an acceleration)
+        force = m * (a_cmd + p.speed_ki * s.integral) + (self.dyn.resistance_n(along) if along > 0.05 else 0.0)
         if force >= 0.0:
             return Actuators(min(force, fmax) * direction, 0.0, steer, rate)
         return Actuators(0.0, min(-force, bmax), steer, rate)
