@@ -18,7 +18,10 @@ setup(
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
-    description="The lsv command line: launch the graph from the YAML launch files, check the environment, run the simulator.",
+    description=(
+        "The lsv command line: launch the graph from the YAML launch files, check the environment,"
+        " run the simulator."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

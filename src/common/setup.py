@@ -18,7 +18,10 @@ setup(
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
-    description="Shared building blocks: typed parameters, fixed-rate loops, diagnostics, middleware defaults, message/numpy conversions.",
+    description=(
+        "Shared building blocks: typed parameters, fixed-rate loops, diagnostics, middleware"
+        " defaults, message/numpy conversions."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

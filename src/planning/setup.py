@@ -18,7 +18,10 @@ setup(
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
-    description="Lanelet2 route, behaviour (lights, crosswalks, obstacles, emergency vehicles, mission stops), velocity profile, trajectory.",
+    description=(
+        "Lanelet2 route, behaviour (lights, crosswalks, obstacles, emergency vehicles, mission"
+        " stops), velocity profile, trajectory."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

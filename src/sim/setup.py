@@ -18,7 +18,10 @@ setup(
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
-    description="Built-in simulator: vehicle dynamics, sensors, simulated chassis ECU on CAN, simulated road-side unit, scenarios.",
+    description=(
+        "Built-in simulator: vehicle dynamics, sensors, simulated chassis ECU on CAN, simulated"
+        " road-side unit, scenarios."
+    ),
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

@@ -78,7 +78,8 @@ def check_dds_profile() -> Check:
 def check_discovery() -> Check:
     value = os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", middleware.DEFAULTS["ROS_AUTOMATIC_DISCOVERY_RANGE"])
     domain = os.environ.get("ROS_DOMAIN_ID", "0")
-    return Check("discovery range", value == "LOCALHOST", f"ROS_AUTOMATIC_DISCOVERY_RANGE={value}, ROS_DOMAIN_ID={domain}",
+    found = f"ROS_AUTOMATIC_DISCOVERY_RANGE={value}, ROS_DOMAIN_ID={domain}"
+    return Check("discovery range", value == "LOCALHOST", found,
                  "discovery reaches other computers: fine on a vehicle network, not for development or CI "
                  "(unset the variable to get LOCALHOST)", warning=True)
 

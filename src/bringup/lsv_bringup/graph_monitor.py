@@ -79,7 +79,7 @@ class GraphMonitor:
         while self._context.ok():
             try:
                 self._executor.spin_once(timeout_sec=0.1)
-            except Exception:  # noqa: BLE001 - context shut down while spinning
+            except Exception:
                 if self._context.ok():
                     raise
                 return

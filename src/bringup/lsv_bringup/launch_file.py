@@ -135,7 +135,8 @@ class LaunchLoader:
         for i, entity in enumerate(entities):
             where = f"{scope.file}: entry #{i + 1}"
             if not isinstance(entity, dict) or len(entity) != 1:
-                raise LaunchFileError(f"{where}: each entry must be a mapping with one action key ({', '.join(ACTIONS)})")
+                raise LaunchFileError(
+                    f"{where}: each entry must be a mapping with one action key ({', '.join(ACTIONS)})")
             (kind, body), = entity.items()
             if kind not in ACTIONS:
                 raise LaunchFileError(f"{where}: unsupported action '{kind}' (supported: {', '.join(ACTIONS)})")

@@ -100,7 +100,8 @@ def to_image(pixels: np.ndarray, encoding: str, frame_id: str, stamp: Time | Non
     dtype, channels = _IMAGE_ENCODINGS[encoding]
     expected = (pixels.shape[0], pixels.shape[1]) + ((channels,) if channels > 1 else ())
     if pixels.dtype != dtype or pixels.shape[: len(expected)] != expected or pixels.ndim != len(expected):
-        raise ConversionError(f"{encoding} needs a {dtype.__name__} array of shape (H, W{', 3' if channels > 1 else ''}), "
+        shape = "(H, W, 3)" if channels > 1 else "(H, W)"
+        raise ConversionError(f"{encoding} needs a {dtype.__name__} array of shape {shape}, "
                               f"got {pixels.dtype} {pixels.shape}")
     msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=0,
                 step=pixels.shape[1] * channels * np.dtype(dtype).itemsize)
@@ -118,7 +119,8 @@ def from_image(msg: Image) -> np.ndarray:
     dtype, channels = _IMAGE_ENCODINGS[msg.encoding]
     row = msg.width * channels * np.dtype(dtype).itemsize
     if msg.step < row or len(msg.data) != msg.step * msg.height:
-        raise ConversionError(f"Image buffer of {len(msg.data)} bytes does not match {msg.height} rows of step {msg.step}")
+        raise ConversionError(f"Image buffer of {len(msg.data)} bytes does not match "
+                              f"{msg.height} rows of step {msg.step}")
     flat = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, :row]
     shape = (msg.height, msg.width) + ((channels,) if channels > 1 else ())
     return flat.view(dtype).reshape(shape)

@@ -38,10 +38,10 @@ class PeriodMonitor:
     def __init__(self, period_s: float, overrun_tolerance_s: float | None = None, window: int = 3000):
         if period_s <= 0.0:
             raise ValueError(f"period_s must be > 0, got {period_s}")
-        self.period_ns = int(round(period_s * 1e9))
+        self.period_ns = round(period_s * 1e9)
         # A cycle is an overrun when it starts later than half a period after its deadline.
         tolerance = period_s / 2.0 if overrun_tolerance_s is None else overrun_tolerance_s
-        self.tolerance_ns = int(round(tolerance * 1e9))
+        self.tolerance_ns = round(tolerance * 1e9)
         self.cycles = 0
         self.overruns = 0
         self.skipped = 0
@@ -107,7 +107,7 @@ class FixedRateLoop:
             self.monitor.tick(now)
             try:
                 self._step(now)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad cycle; logged below
+            except Exception:
                 self.errors += 1
                 if now - self._last_error_log_ns > 1_000_000_000:
                     self._last_error_log_ns = now

@@ -1,5 +1,6 @@
 import threading
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_loop_keeps_period_and_survives_a_failing_step():
     assert done.wait(3.0)
     loop.stop()
     assert loop.errors == 1
-    periods = [(b - a) / 1e6 for a, b in zip(calls, calls[1:], strict=False)]
+    periods = [(b - a) / 1e6 for a, b in pairwise(calls)]
     # the average period is exact (absolute deadlines), whatever single cycles did
     assert sum(periods) / len(periods) == pytest.approx(10.0, abs=1.5)
 
@@ -55,5 +56,5 @@ def test_loop_skips_missed_periods_instead_of_bursting():
     time.sleep(0.2)
     loop.stop()
     assert loop.monitor.skipped >= 4
-    gaps = [(b - a) / 1e6 for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [(b - a) / 1e6 for a, b in pairwise(calls)]
     assert min(gaps[2:]) > 5.0  # no burst of back-to-back catch-up cycles

@@ -1,1 +1,2 @@
-"""Lanelet2 route, behaviour (lights, crosswalks, obstacles, emergency vehicles, mission stops), velocity profile, trajectory."""
+"""Lanelet2 route, behaviour (lights, crosswalks, obstacles, emergency vehicles, mission stops),
+velocity profile, trajectory."""

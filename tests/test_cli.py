@@ -1,0 +1,64 @@
+"""Bad input gets a clear error, not a traceback: the lsv command and the set-up script."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LSV = [sys.executable, "-m", "lsv_bringup.cli"]
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_launch_file_naming_a_missing_package(tmp_path):
+    f = tmp_path / "x.launch.yaml"
+    f.write_text("launch:\n- node: {pkg: lsv_nonexistent, exec: foo}\n")
+    proc = run([*LSV, "launch", str(f)])
+    assert proc.returncode == 2
+    assert "package 'lsv_nonexistent' not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_launch_file_naming_a_missing_parameter_file(tmp_path):
+    f = tmp_path / "x.launch.yaml"
+    f.write_text("launch:\n- node: {pkg: lsv_bringup, exec: lsv, param: [{from: /nowhere/x.param.yaml}]}\n")
+    proc = run([*LSV, "launch", str(f)])
+    assert proc.returncode == 2
+    assert "parameter file not found: /nowhere/x.param.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_malformed_parameter_yaml(tmp_path):
+    params = tmp_path / "bad.param.yaml"
+    params.write_text("/**:\n  ros__parameters:\n    a: {b: 1\n")
+    f = tmp_path / "x.launch.yaml"
+    f.write_text(f"launch:\n- node: {{pkg: lsv_bringup, exec: lsv, param: [{{from: {params}}}]}}\n")
+    proc = run([*LSV, "launch", str(f)])
+    assert proc.returncode == 2
+    assert "bad.param.yaml: malformed YAML at line" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_launch_file():
+    proc = run([*LSV, "launch", "/nowhere/stack.launch.yaml"])
+    assert proc.returncode == 2 and "launch file not found" in proc.stderr
+
+
+def test_doctor_passes_in_the_set_up_environment():
+    proc = run([*LSV, "doctor"], env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all checks passed" in proc.stdout
+
+
+def test_doctor_reports_a_broken_dds_profile(tmp_path):
+    bad = tmp_path / "profile.xml"
+    bad.write_text("<dds><profiles>")
+    proc = run([*LSV, "doctor"], env={**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(bad), "COLUMNS": "200"})
+    assert proc.returncode == 1
+    assert "is not valid XML" in proc.stdout and "Fast DDS profile" in proc.stdout
+
+
+def test_setup_without_python_311_says_how_to_get_it():
+    proc = run(["bash", str(ROOT / "scripts" / "setup.sh")], env={**os.environ, "PYTHON": "python3.11-not-here"})
+    assert proc.returncode == 1
+    assert "Python 3.11 is required" in proc.stderr and "apt install python3.11" in proc.stderr
