@@ -11,3 +11,38 @@ import os
 from lsv_common.testing import private_ros_env
 
 os.environ.update(private_ros_env())
+
+
+# -- shared fixtures (what launch_testing gives on a full ROS 2) ---------------------------
+
+import pytest
+
+
+@pytest.fixture
+def ros_node():
+    """An rclpy node in this test process, on the run's private domain."""
+    import rclpy
+
+    rclpy.init()
+    node = rclpy.create_node("test_observer")
+    yield node
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
+@pytest.fixture
+def launch_graph(tmp_path):
+    """Factory: ``launch_graph(FILE, "arg:=value", ...)`` starts ``lsv launch`` in its own
+    process; every graph still running at the end of the test is killed."""
+    from lsv_bringup.testing import LaunchedGraph
+
+    graphs = []
+
+    def start(file, *args):
+        graph = LaunchedGraph(file, list(args), tmp_path / f"log{len(graphs)}")
+        graphs.append(graph)
+        return graph
+
+    yield start
+    for graph in graphs:
+        graph.kill()
