@@ -20,6 +20,7 @@ from lsv_can_bridge.bus import BusLogger, BusOpenError, BusReader, open_bus
 from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
 from lsv_can_bridge.controller import CommandWatchdog
 from lsv_can_bridge.params import BridgeParams
+from lsv_can_bridge.realtime import set_realtime_priority
 from lsv_can_bridge.status_parser import StatusParser
 from lsv_can_bridge.values import Command, CommandSource, Status
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
@@ -64,6 +65,7 @@ class CanBridge(Node):
         self.limits = p.limits
         self.pedal_supported = "throttle_pct" in self.config.command_fields()
         self._own_ids = self.config.command_ids
+        self._rt_applied = False
         self._lock = threading.Lock()
         self.watchdog = CommandWatchdog(int(p.command_timeout_ms * 1e6), p.timeout_decel_mps2, p.estop_decel_mps2)
         self.parser = StatusParser(self.config, p.stale_periods)
@@ -106,6 +108,11 @@ class CanBridge(Node):
 
     # --- the 20 ms loop ---
     def _send_step(self, now_ns: int) -> None:
+        if not self._rt_applied:
+            self._rt_applied = True
+            problem = set_realtime_priority(self.params.realtime_priority)
+            if problem:
+                self.get_logger().warning(f"{problem}; the command loop runs with normal scheduling")
         with self._lock:
             st = self.parser.state(now_ns)
             speed = st.speed_mps if st is not None and not st.stale else None

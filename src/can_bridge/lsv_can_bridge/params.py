@@ -71,6 +71,9 @@ class BridgeParams:
                                                 name="limits.max_decel_mps2"))
     max_speed_mps: float = field(metadata=spec("speed limit sent to the chassis", unit="m/s", min=0.0,
                                                max=HARD_SPEED_CAP, name="limits.max_speed_mps"))
+    realtime_priority: int = field(default=0, metadata=spec(
+        "SCHED_FIFO priority of the command loop thread (0 = normal scheduling; needs CAP_SYS_NICE)",
+        min=0, max=99, optional=True))
     bus_log_path: str = field(default="", metadata=spec(
         "log every frame to this file ('' = off); .blf or .asc picks python-can's writer",
         name="bus_log.path", optional=True))
