@@ -77,8 +77,8 @@ def object_msg(o: H.RemoteObject) -> DetectedObject:
 
 
 class V2xClientNode(Node):
-    def __init__(self) -> None:
-        super().__init__("v2x_client")
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("v2x_client", **node_kwargs)
         self.params = load_params(self, V2xClientParams)
         self.core = V2xClientCore(self.params)
         p = self.params

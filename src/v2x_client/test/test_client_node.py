@@ -1,0 +1,112 @@
+"""Node test over UDP on loopback: the node and a test node in one process and one executor."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from nav_msgs.msg import Odometry  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+
+from lsv_common.testing import MessageRecorder, spin_until  # noqa: E402
+from lsv_msgs.msg import DetectedObjectArray, TrafficSignalArray, V2xHint, V2xHintArray  # noqa: E402
+from lsv_v2x_client import samples, timeref  # noqa: E402
+from lsv_v2x_client.client_node import V2xClientNode  # noqa: E402
+from lsv_v2x_client.codec import Codec  # noqa: E402
+from lsv_v2x_client.projection import LocalProjection  # noqa: E402
+
+PARAMS = os.path.join(os.path.dirname(__file__), "..", "config", "v2x_client.param.yaml")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_fields(now_ns: int) -> tuple[int, int]:
+    """(MinuteOfTheYear, ms in the minute) of a UTC time."""
+    import datetime as dt
+
+    year = dt.datetime.fromtimestamp(now_ns / 1e9, tz=dt.UTC).year
+    since = now_ns - timeref.year_start_ns(year)
+    return since // timeref.MINUTE_NS, (since % timeref.MINUTE_NS) // timeref.MS
+
+
+def test_node_over_udp() -> None:
+    port = free_udp_port()
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"])
+    node = test = None
+    try:
+        node = V2xClientNode(context=ctx)
+        test = rclpy.create_node("v2x_client_test", context=ctx)
+        executor = SingleThreadedExecutor(context=ctx)
+        executor.add_node(node)
+        executor.add_node(test)
+        hints = MessageRecorder(test, V2xHintArray, "/v2x_client/output/hints")
+        signals = MessageRecorder(test, TrafficSignalArray, "/v2x_client/output/traffic_signals")
+        objects = MessageRecorder(test, DetectedObjectArray, "/v2x_client/output/objects")
+        diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
+        odom_pub = test.create_publisher(Odometry, "/v2x_client/input/odometry", 10)
+        proj = LocalProjection(samples.CENTRE.lat_deg, samples.CENTRE.lon_deg)
+        ego_p = samples.offset_point(samples.CENTRE, 1.75, -30.0)
+        ego_x, ego_y = proj.forward_point(ego_p.lat_deg, ego_p.lon_deg)
+        codec = Codec()
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx.sendto(b"\xff\x00garbage", ("127.0.0.1", port))  # malformed: counted, never raised
+        counter = [0]
+
+        def feed() -> None:
+            now = node.get_clock().now().nanoseconds
+            odom = Odometry()
+            odom.header.stamp.sec, odom.header.stamp.nanosec = divmod(now, 1_000_000_000)
+            odom.header.frame_id = "map"
+            odom.pose.pose.position.x, odom.pose.pose.position.y = ego_x, ego_y
+            odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = math.sin(math.pi / 4), math.cos(math.pi / 4)
+            odom.twist.twist.linear.x = 4.0
+            odom_pub.publish(odom)
+            moy, ms = time_fields(now)
+            n = counter[0] = (counter[0] + 1) % 128
+            for msg in (samples.map_message(), samples.spat_message(n, moy, ms, red_phases=(1, 3)),
+                        samples.bsm_message(n, ms, samples.offset_point(samples.CENTRE, 60.0, 0.5), heading_deg=270.0,
+                                            emergency=True),
+                        samples.rsm_message(n, ms), samples.rsi_message(n, moy)):
+                tx.sendto(codec.encode(msg), ("127.0.0.1", port))
+
+        wanted = {V2xHint.TYPE_RED_LIGHT_WARNING, V2xHint.TYPE_EMERGENCY_VEHICLE, V2xHint.TYPE_PEDESTRIAN_CROSSING,
+                  V2xHint.TYPE_ROAD_HAZARD, V2xHint.TYPE_SPEED_LIMIT}
+
+        def done() -> bool:
+            last = hints.last
+            return last is not None and wanted <= {h.type for h in last.hints} and bool(diags.messages)
+
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and not done():
+            feed()
+            spin_until(executor, lambda: False, 0.2)
+        tx.close()
+        assert done(), f"hint types seen: {sorted({h.type for m in hints.messages for h in m.hints})}"
+        last = hints.last
+        assert last.header.frame_id == "map"
+        red = next(h for h in last.hints if h.type == V2xHint.TYPE_RED_LIGHT_WARNING)
+        assert red.lane_id == 2 and red.intersection_id == 101 and 0 < red.distance < 20
+        assert any(len(m.signals) == 8 for m in signals.messages)
+        assert any({o.classification for o in m.objects} >= {6, 8} for m in objects.messages)
+        values = {kv.key: kv.value for s in diags.last.status for kv in s.values}
+        assert int(values["dropped.malformed"]) >= 1
+        assert int(values["received"]) >= 6
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        if test is not None:
+            test.destroy_node()
+        rclpy.shutdown(context=ctx)
