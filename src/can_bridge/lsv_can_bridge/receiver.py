@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cantools
@@ -42,6 +42,17 @@ class MessageState:
     last_ns: int | None = None
     stale: bool = True
     decoded: dict[str, Any] | None = None
+    page_ns: dict[int, int] = field(default_factory=dict)  # multiplexed: last time each page was accepted
+
+    @property
+    def page_timeout_ns(self) -> int:
+        """A page of a multiplexed message comes once per ``len(pages)`` frames."""
+        return self.mm.period_ns * max(1, len(self.mm.pages))
+
+    def seen(self) -> bool:
+        if self.mm.pages:
+            return all(p in self.page_ns for p in self.mm.pages)
+        return self.last_ns is not None
 
 
 class FrameReceiver:
@@ -83,23 +94,34 @@ class FrameReceiver:
                 self.counts[COUNTER_SKIP] += 1
         st.last_counter = counter
         st.last_ns = now_ns
-        st.stale = False
+        if mm.multiplexer is not None:
+            st.page_ns[int(decoded[mm.multiplexer])] = now_ns
+            st.stale = self._timed_out(st, now_ns)  # fresh only when every page is
+        else:
+            st.stale = False
         st.decoded = decoded
         self.counts[ACCEPTED] += 1
         return st
 
     def check_timeouts(self, now_ns: int) -> bool:
-        """Mark messages not seen for ``stale_periods`` periods stale; True when any is stale."""
+        """Mark messages not seen for ``stale_periods`` periods stale (for a multiplexed message:
+        any of its pages not seen for ``stale_periods`` page periods); True when any is stale."""
         any_stale = False
         for st in self.states.values():
-            if not st.stale and st.last_ns is not None and now_ns - st.last_ns > self.stale_periods * st.mm.period_ns:
+            if not st.stale and st.last_ns is not None and self._timed_out(st, now_ns):
                 st.stale = True
                 self.counts[TIMEOUTS] += 1
             any_stale |= st.stale
         return any_stale
 
+    def _timed_out(self, st: MessageState, now_ns: int) -> bool:
+        if st.mm.pages:
+            limit = self.stale_periods * st.page_timeout_ns
+            return any(now_ns - st.page_ns.get(p, -(1 << 62)) > limit for p in st.mm.pages)
+        return now_ns - (st.last_ns or 0) > self.stale_periods * st.mm.period_ns
+
     def all_seen(self) -> bool:
-        return all(st.last_ns is not None for st in self.states.values())
+        return all(st.seen() for st in self.states.values())
 
     def dropped(self) -> int:
         return sum(self.counts[k] for k in (BAD_LENGTH, BAD_CHECKSUM, BAD_COUNTER, UNDECODABLE))

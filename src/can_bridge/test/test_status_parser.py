@@ -78,14 +78,34 @@ def test_repeated_counter_is_dropped_skip_is_counted(config: ChassisConfig) -> N
 
 def test_message_goes_stale_after_ten_periods(config: ChassisConfig) -> None:
     parser, _ = primed(config)
-    shortest = min(m.period_ns for m in config.status)
-    assert not parser.state(10 * shortest).stale
-    assert parser.state(10 * shortest + 1).stale
+    # ten periods of the most frequent message (for a multiplexed one: ten periods of each page)
+    timeout = min(10 * st.page_timeout_ns for st in parser.receiver.states.values())
+    assert not parser.state(timeout).stale
+    assert parser.state(timeout + 1).stale
     assert parser.counts[TIMEOUTS] >= 1
     # fresh frames of every message bring it back
     for frame_id, data in frames.build_status_frames(config, GOOD, {}):
-        parser.update(11 * shortest, frame_id, data)
-    assert not parser.state(11 * shortest).stale
+        parser.update(timeout + 2, frame_id, data)
+    assert not parser.state(timeout + 2).stale
+
+
+def test_a_missing_page_of_a_multiplexed_message_makes_it_stale() -> None:
+    config = load_chassis_config("dbc/lsv_chassis_b.yaml")
+    mm = config.status[0]
+    parser = StatusParser(config)
+    counters: dict[int, int] = {}
+    period = mm.period_ns
+    now = 0
+    for cycle in range(40):
+        for frame_id, data in frames.build_status_frames(config, GOOD, counters):
+            page = mm.dbc_message.decode(data)[mm.multiplexer]
+            if cycle >= 5 and page == 2:
+                continue  # the battery/fault page stops; speed and wheel pages keep coming
+            parser.update(now, frame_id, data)
+            now += period
+        if cycle == 4:
+            assert not parser.state(now).stale
+    assert parser.state(now).stale
 
 
 def test_unknown_ids_and_own_commands_are_counted_not_used(config: ChassisConfig) -> None:
