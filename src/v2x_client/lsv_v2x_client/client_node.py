@@ -23,6 +23,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
+from lsv_common.params import ParameterError
 from lsv_msgs.msg import (
     DetectedObject,
     DetectedObjectArray,
@@ -83,8 +84,12 @@ class V2xClientNode(Node):
         self.core = V2xClientCore(self.params)
         p = self.params
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((p.bind_address, p.port))
+        try:
+            self._sock.bind((p.bind_address, p.port))
+        except OSError as err:  # address in use / not on this host: a configuration problem, said in one line
+            self._sock.close()
+            raise ParameterError(f"cannot receive UDP on {p.bind_address}:{p.port}: {err.strerror} "
+                                 "(parameters 'bind_address' and 'port')") from err
         self._sock.setblocking(False)
         self._internal_errors = 0
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from lsv_common.params import spec
 from lsv_v2x_client.checks import CheckParams
+from lsv_v2x_client.codec import profile_names
 from lsv_v2x_client.hints import HintParams
 
 
 @dataclass(frozen=True)
 class V2xClientParams:
-    profile: str = field(metadata=spec("V2X message set (codec profile)", choices=("csae53",)))
+    profile: str = field(metadata=spec("V2X message set: a codec profile registered in lsv_v2x_client.codec, "
+                                       "e.g. csae53 (T/CSAE 53-2020)"))
     bind_address: str = field(metadata=spec("UDP address to receive the OBU's datagrams on (127.0.0.1 = this "
                                             "computer only; the OBU's network interface address on a vehicle)"))
     port: int = field(metadata=spec("UDP port", min=1, max=65535))
@@ -64,6 +66,11 @@ class V2xClientParams:
     speed_limit_sign_types: tuple[int, ...] = field(
         default=(85,), metadata=spec("RSI sign types (GB 5768.2 codes) that carry a speed limit in km/h in their "
                                      "description", optional=True))
+
+    def __post_init__(self) -> None:
+        if self.profile not in profile_names():
+            raise ValueError(f"'profile' = {self.profile!r} is not one of the registered profiles "
+                             f"{list(profile_names())}")
 
     def check_params(self) -> CheckParams:
         return CheckParams(bsm_max_age_s=self.bsm_max_age_s, rsm_max_age_s=self.rsm_max_age_s,
