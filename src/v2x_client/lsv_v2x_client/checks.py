@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import logging
 import math
+import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from lsv_v2x_client.messages import (
     MapData,
     MessageKind,
     Participant,
+    RoadEvent,
+    RoadSign,
     Rsi,
     Rsm,
     Spat,
@@ -74,6 +77,7 @@ class CheckParams:
     rate_burst: float = 10.0
     max_sources: int = 2048
     require_spat_time: bool = True
+    speed_limit_sign_types: tuple[int, ...] = (85,)  # RSI signs that must carry a readable limit
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,10 @@ class MessageChecker:
         self.element_counts.update(reasons)
         return dataclasses.replace(msg, events=tuple(events), signs=tuple(signs)), time_ns
 
-    def _rsi_item(self, item, now_ns: int, ego: EgoState | None) -> DropReason | None:
+    def _rsi_item(self, item: RoadEvent | RoadSign, now_ns: int, ego: EgoState | None) -> DropReason | None:
+        if isinstance(item, RoadSign) and item.sign_type in self.params.speed_limit_sign_types \
+                and speed_limit_from_text(item.description) is None:
+            return DropReason.IMPLAUSIBLE
         if item.end_moy is not None:
             end = timeref.resolve_moy(item.end_moy, now_ns)
             if end is None:
@@ -338,6 +345,19 @@ class MessageChecker:
         if item.position is not None:
             return self._place(item.position, ego, self.params.max_range_m * 2)
         return None
+
+
+_KMH = re.compile(r"(\d{1,3})")
+
+
+def speed_limit_from_text(text: str | None) -> float | None:
+    """The first 1-3 digit number in a sign's description, as km/h -> m/s; None if there is none."""
+    if not text:
+        return None
+    m = _KMH.search(text)
+    if m is None or not 0 < int(m.group(1)) <= 130:
+        return None
+    return int(m.group(1)) / 3.6
 
 
 def spat_step_plausible(step) -> bool:
@@ -361,4 +381,4 @@ def spat_step_plausible(step) -> bool:
 
 
 __all__ = ["STOP_STATES", "CheckParams", "Checked", "DropReason", "EgoState", "MessageChecker", "message_source",
-           "spat_step_plausible"]
+           "spat_step_plausible", "speed_limit_from_text"]

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lsv_v2x_client import timeref
-from lsv_v2x_client.checks import EgoState
+from lsv_v2x_client.checks import EgoState, speed_limit_from_text
 from lsv_v2x_client.messages import (
     STOP_STATES,
     Bsm,
@@ -472,19 +471,6 @@ def crossing_hint(rsu_id: str, ptc: Participant, time_ns: int, ego: EgoState, la
 
 
 # ------------------------------------------------------------------------------ RSI
-
-_KMH = re.compile(r"(\d{1,3})")
-
-
-def speed_limit_from_text(text: str | None) -> float | None:
-    """The first 1-3 digit number in a sign's description, as km/h -> m/s; None if there is none."""
-    if not text:
-        return None
-    m = _KMH.search(text)
-    if m is None or not 0 < int(m.group(1)) <= 130:
-        return None
-    return int(m.group(1)) / 3.6
-
 
 def _item_hint(rsi: Rsi, item: RoadEvent | RoadSign, time_ns: int, now_ns: int, proj: LocalProjection,
                p: HintParams) -> Hint | None:

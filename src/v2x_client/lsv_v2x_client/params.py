@@ -78,7 +78,8 @@ class V2xClientParams:
                            max_future_s=self.max_future_s, max_range_m=self.max_range_m,
                            max_origin_distance_m=self.max_origin_distance_m, max_speed_mps=self.max_speed_mps,
                            duplicate_window_s=self.duplicate_window_s, rate_limit_hz=self.rate_limit_hz,
-                           rate_burst=self.rate_burst, max_sources=self.max_sources)
+                           rate_burst=self.rate_burst, max_sources=self.max_sources,
+                           speed_limit_sign_types=self.speed_limit_sign_types)
 
     def hint_params(self) -> HintParams:
         return HintParams(ego_length_m=self.ego_length_m, ego_width_m=self.ego_width_m,

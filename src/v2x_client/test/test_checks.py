@@ -128,6 +128,14 @@ def test_rsi_expired_items(checker: MessageChecker) -> None:
     assert checker.element_counts == {DropReason.EXPIRED: 1}
 
 
+def test_speed_limit_sign_needs_a_value(checker: MessageChecker) -> None:
+    rsi = samples.rsi_message()
+    unreadable = dataclasses.replace(rsi.signs[0], rts_id=7, description="slow down")
+    out = check(checker, dataclasses.replace(rsi, signs=(*rsi.signs, unreadable)), MSG_NS)
+    assert [s.rts_id for s in out.message.signs] == [2]
+    assert checker.element_counts == {DropReason.IMPLAUSIBLE: 1}
+
+
 def test_duplicate_and_replay(checker: MessageChecker) -> None:
     bsm = samples.bsm_message(msg_count=10, sec_mark_ms=12_000)
     assert check(checker, bsm, MSG_NS, digest=111) is not None
