@@ -13,6 +13,7 @@ import time
 
 import can
 from diagnostic_msgs.msg import DiagnosticStatus
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 
 from lsv_can_bridge import frames
@@ -84,7 +85,8 @@ class CanBridge(Node):
         # 3. topics
         self.status_pub = self.create_publisher(VehicleStatus, "~/output/status", 10)
         self.create_subscription(VehicleCommand, "~/input/command", self._on_command, 10)
-        self.create_timer(1.0 / p.status_rate_hz, self._publish_status)
+        # steady clock: the status keeps flowing when simulated time (use_sim_time) stalls
+        self.create_timer(1.0 / p.status_rate_hz, self._publish_status, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.diagnostics = Diagnostics(self, self._diagnostics)
         # 4. receive thread and the fixed-period send loop
         self.reader = BusReader(self.bus, self._on_frame, name="can-bridge-rx").start()

@@ -2,12 +2,13 @@
 
 import pytest
 from crccheck.crc import Crc8Autosar, Crc8SaeJ1850
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsv_can_bridge import checksums
 
 
+@settings(deadline=None)
 @given(st.binary(min_size=0, max_size=64))
 def test_crc8_matches_crccheck(data: bytes) -> None:
     assert checksums.crc8_j1850(data) == Crc8SaeJ1850.calc(data)

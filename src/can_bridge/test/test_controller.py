@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsv_can_bridge.controller import CommandWatchdog, clamp_command
@@ -68,6 +68,7 @@ def test_invalid_command_is_not_acted_on(bad: dict) -> None:
 finite = st.floats(-1e6, 1e6)
 
 
+@settings(deadline=None)
 @given(accel=finite, angle=finite, rate=finite, limit=finite, throttle=finite, brake=finite, speed=finite,
        mode=st.sampled_from([MODE_ACCELERATION, MODE_PEDAL]), pedal=st.booleans())
 def test_clamp_holds_every_limit(accel: float, angle: float, rate: float, limit: float, throttle: float,
