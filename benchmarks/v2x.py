@@ -18,12 +18,11 @@ import time
 
 import numpy as np
 
-from lsv_common.params import build_params
 from lsv_v2x_client import samples, timeref
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.codec import Codec
 from lsv_v2x_client.core import V2xClientCore
-from lsv_v2x_client.params import V2xClientParams
+from lsv_v2x_client.params import V2xClientParams, params_from_yaml
 
 MOY = 470_000
 MSG_NS = timeref.year_start_ns(2026) + MOY * timeref.MINUTE_NS + 12_000 * timeref.MS
@@ -43,16 +42,7 @@ def timed(fn, data: bytes, n: int) -> np.ndarray:
 
 
 def params() -> V2xClientParams:
-    import pathlib
-
-    import yaml
-
-    from lsv_common.params import flatten
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "src/v2x_client/config/v2x_client.param.yaml"
-    raw = flatten(yaml.safe_load(path.read_text())["/**"]["ros__parameters"])
-    raw["rate_limit_hz"], raw["rate_burst"] = 1e3, 1e3  # measure the work, not the limiter
-    return build_params(V2xClientParams, raw, str(path))
+    return params_from_yaml(rate_limit_hz=1e3, rate_burst=1e3)  # measure the work, not the limiter
 
 
 def main() -> int:

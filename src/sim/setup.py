@@ -26,6 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             "chassis = lsv_sim.chassis_node:main",
+            "rsu = lsv_sim.rsu_node:main",
         ],
     },
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from lsv_common.params import spec
+from lsv_common.params import build_params, flatten, spec
 from lsv_v2x_client.checks import CheckParams
 from lsv_v2x_client.codec import profile_names
 from lsv_v2x_client.hints import HintParams
@@ -86,3 +89,19 @@ class V2xClientParams:
                           ego_rear_overhang_m=self.ego_rear_overhang_m, ego_path_length_m=self.ego_path_length_m,
                           blind_zone_behind_m=self.blind_zone_behind_m, blind_zone_width_m=self.blind_zone_width_m,
                           rsi_hint_hold_s=self.rsi_hint_hold_s, speed_limit_sign_types=self.speed_limit_sign_types)
+
+
+def default_param_file() -> Path:
+    """config/v2x_client.param.yaml of the source tree, else of the installed share folder."""
+    here = Path(__file__).resolve().parent.parent / "config" / "v2x_client.param.yaml"
+    return here if here.is_file() else Path(sys.prefix) / "share" / "lsv_v2x_client" / "config" / here.name
+
+
+def params_from_yaml(path: str | Path | None = None, **changes: Any) -> V2xClientParams:
+    """Parameters from a .param.yaml (default: the package's), with ``changes`` applied (tests, benchmarks)."""
+    import yaml
+
+    path = Path(path) if path is not None else default_param_file()
+    raw = flatten(yaml.safe_load(path.read_text())["/**"]["ros__parameters"])
+    raw.update(changes)
+    return build_params(V2xClientParams, raw, str(path))

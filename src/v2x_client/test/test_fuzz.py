@@ -15,12 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lsv_common.params import build_params, flatten
 from lsv_v2x_client import samples
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.codec import Codec, V2xDecodeError
 from lsv_v2x_client.core import V2xClientCore
-from lsv_v2x_client.params import V2xClientParams
+from lsv_v2x_client.params import params_from_yaml
 from lsv_v2x_client.timeref import MINUTE_NS, NS, year_start_ns
 
 N_MUTATIONS = int(os.environ.get("LSV_V2X_FUZZ_N", "100000"))
@@ -31,15 +30,6 @@ NOW_NS = year_start_ns(2026) + MOY * MINUTE_NS + 12_000_000_000 + 200_000_000
 @pytest.fixture(scope="module")
 def codec() -> Codec:
     return Codec()
-
-
-def _params() -> V2xClientParams:
-    import yaml
-
-    here = os.path.dirname(__file__)
-    with open(os.path.join(here, "..", "config", "v2x_client.param.yaml")) as f:
-        raw = yaml.safe_load(f)["/**"]["ros__parameters"]
-    return build_params(V2xClientParams, flatten(raw))
 
 
 def _seeds(codec: Codec) -> list[bytes]:
@@ -101,7 +91,7 @@ def _mutants(seeds: list[bytes], n: int, rng: np.random.Generator):
 def test_mutated_payloads_through_core() -> None:
     """Mutants of valid messages through the whole core (decode, checks, stores, outputs): nothing escapes,
     every datagram is either accepted or counted by reason."""
-    core = V2xClientCore(_params())
+    core = V2xClientCore(params_from_yaml())
     seeds = _seeds(core.codec)
     core.set_ego(EgoState(0.0, -30.0, math.pi / 2, 4.0, NOW_NS))
     rng = np.random.default_rng(20260)

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import pytest
-import yaml
 
-from lsv_common.params import build_params, flatten
 from lsv_v2x_client import hints as H
 from lsv_v2x_client import samples, timeref
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.core import V2xClientCore
 from lsv_v2x_client.messages import LightState, PhaseStep
-from lsv_v2x_client.params import V2xClientParams
+from lsv_v2x_client.params import V2xClientParams, params_from_yaml
 from lsv_v2x_client.projection import LocalProjection
 
 NS = timeref.NS
@@ -170,11 +167,7 @@ def test_remote_object_classes() -> None:
 # ------------------------------------------------------------------------------ core
 
 def params(**changes) -> V2xClientParams:
-    path = os.path.join(os.path.dirname(__file__), "..", "config", "v2x_client.param.yaml")
-    with open(path) as f:
-        raw = flatten(yaml.safe_load(f)["/**"]["ros__parameters"])
-    raw.update(changes)
-    return build_params(V2xClientParams, raw, path)
+    return params_from_yaml(**changes)
 
 
 def test_core_end_to_end() -> None:
