@@ -47,7 +47,7 @@ class V2xClientCore:
         self._ego: EgoState | None = None
         self._bsm: dict[str, tuple[Bsm, int]] = {}
         self._rsm: dict[str, tuple[Rsm, int]] = {}
-        self._rsi: dict[str, tuple[Rsi, int]] = {}
+        self._rsi: dict[str, tuple[Rsi, int]] = {}  # RSU id -> (RSI, receive time)
         self._spat: dict[int, tuple[Spat, int]] = {}  # intersection id -> (SPaT, message time)
         self._map_nodes: dict[int, tuple[MapNode, int]] = {}  # intersection id -> (node, receive time)
         self._lanes: list[H.LaneGeometry] = []
@@ -90,7 +90,7 @@ class V2xClientCore:
         elif isinstance(m, Rsm):
             self._rsm[checked.source] = (m, t)
         elif isinstance(m, Rsi):
-            self._rsi[checked.source] = (m, t)
+            self._rsi[checked.source] = (m, now_ns)  # RSI time is a minute of the year: hold from reception
         elif isinstance(m, Spat):
             for inter in m.intersections:
                 self._spat[inter.ref.node_id] = (m, t)
@@ -118,7 +118,7 @@ class V2xClientCore:
         hold = int(self.hint_params.moving_hint_hold_s * NS)
         self._bsm = {k: v for k, v in self._bsm.items() if now_ns - v[1] <= hold}
         self._rsm = {k: v for k, v in self._rsm.items() if now_ns - v[1] <= hold}
-        self._rsi = {k: v for k, v in self._rsi.items() if now_ns - v[1] <= p.rsi_max_age_s * NS}
+        self._rsi = {k: v for k, v in self._rsi.items() if now_ns - v[1] <= self.hint_params.rsi_hint_hold_s * NS}
         self._spat = {k: v for k, v in self._spat.items() if now_ns - v[1] <= p.spat_max_age_s * NS}
         before = len(self._map_nodes)
         self._map_nodes = {k: v for k, v in self._map_nodes.items() if now_ns - v[1] <= MAP_HOLD_S * NS}

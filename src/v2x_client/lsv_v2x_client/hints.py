@@ -476,7 +476,7 @@ def _item_hint(rsi: Rsi, item: RoadEvent | RoadSign, time_ns: int, now_ns: int, 
                p: HintParams) -> Hint | None:
     pos = item.position or rsi.position
     x, y = proj.forward_point(pos.lat_deg, pos.lon_deg)
-    valid_until = max(time_ns, now_ns) + int(p.rsi_hint_hold_s * NS)
+    valid_until = time_ns + int(p.rsi_hint_hold_s * NS)  # time_ns: when the RSI was received
     if item.end_moy is not None:
         end = timeref.resolve_moy(item.end_moy, now_ns)
         if end is not None:
@@ -513,6 +513,10 @@ def _path_zone(path: ReferencePath, proj: LocalProjection) -> tuple[tuple[float,
 
 
 def rsi_hints(rsi: Rsi, time_ns: int, now_ns: int, proj: LocalProjection, p: HintParams) -> list[Hint]:
-    """Hazard / works / sign hints of one RSI; ``hint_id`` = rteId, or 256 + rtsId for signs."""
+    """Hazard / works / sign hints of one RSI received at ``time_ns``; ``hint_id`` = rteId, or 256 + rtsId for signs.
+
+    A hint is valid ``rsi_hint_hold_s`` after reception (RSUs repeat RSI at 1-10 Hz), or until
+    the item's end time if that comes first.
+    """
     hints = [_item_hint(rsi, item, time_ns, now_ns, proj, p) for item in (*rsi.events, *rsi.signs)]
     return [h for h in hints if h is not None]

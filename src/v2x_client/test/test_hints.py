@@ -140,7 +140,7 @@ def test_crossing_hints() -> None:
 
 def test_rsi_hints() -> None:
     now = MSG_NS + NS
-    works, limit = H.rsi_hints(samples.rsi_message(), MSG_NS, now, PROJ, P)
+    works, limit = H.rsi_hints(samples.rsi_message(), now, now, PROJ, P)
     assert works.type is H.HintType.ROAD_HAZARD and works.event_code == 401 and works.code_kind is H.CodeKind.EVENT
     assert works.radius == pytest.approx(30.0) and len(works.zone) == 4
     assert (works.x, works.y) == pytest.approx(xy(0.0, 60.0), abs=0.05)
@@ -193,6 +193,7 @@ def test_core_end_to_end() -> None:
     later = core.outputs(now + 2 * NS)
     assert sorted(h.type for h in later.hints) == [H.HintType.ROAD_HAZARD, H.HintType.SPEED_LIMIT]
     assert len(later.signals) == 8 and later.objects == []
+    assert core.outputs(now + 4 * NS).hints == []  # RSI hints end rsi_hint_hold_s after the last RSI
 
 
 def test_core_without_odometry_and_bad_datagrams() -> None:
