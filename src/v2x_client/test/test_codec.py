@@ -138,6 +138,28 @@ BSM_VECTOR = bytes.fromhex("0010a020406080a0c0e10ea608f60be1165d0112e81f47081f41
 SPAT_VECTOR = bytes.fromhex("3612e57e05dc000800080328000001023300000016801f401900")
 
 
+def pack(fields: list[tuple[int, int]]) -> bytes:
+    """(value, number of bits) fields -> octets, zero-padded: the layouts spelled out above."""
+    bits = "".join(format(v, f"0{n}b") for v, n in fields)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+BSM_FIELDS = [(0, 1), (0, 3), (0, 1), (0b0000001, 7), (5, 7), (0x0102030405060708, 64), (30000, 16),
+              (0, 1), (302741000 + 900000000, 31), (1201551000 + 1799999999, 32), (2, 3), (250, 13), (7200, 15),
+              (2000, 12), (2000, 12), (127, 8), (32767, 16), (0, 7), (0, 1), (180, 10), (460, 12), (0, 1), (0, 1),
+              (62, 8), (0, 1), (0b111, 3), (0, 1), (1, 3), (2, 2), (2, 3)]
+SPAT_FIELDS = [(0, 1), (3, 3), (0, 1), (0b110, 3), (9, 7), (470000, 20), (12000, 16), (0, 5),
+               (0, 1), (0b000, 3), (1, 1), (1, 16), (101, 16), (0, 16), (0, 4), (2, 8), (0, 4),
+               (0, 1), (1, 1), (0, 1), (3, 4), (0, 1), (0, 1), (0b11000, 5), (0, 16), (180, 16), (250, 16),
+               (200, 16)]
+
+
+def test_vectors_match_the_layouts() -> None:
+    assert pack(BSM_FIELDS) == BSM_VECTOR
+    assert pack(SPAT_FIELDS) == SPAT_VECTOR
+
+
 def test_bsm_vector(codec: Codec) -> None:
     msg = codec.decode(BSM_VECTOR)
     assert msg == Bsm(msg_count=5, vehicle_id=bytes(range(1, 9)), sec_mark_ms=30000,
@@ -186,10 +208,20 @@ def test_constraint_violation_is_malformed(codec: Codec) -> None:
 
 
 def test_unknown_message_extension(codec: Codec) -> None:
-    # MessageFrame extension bit set: an alternative added after 2020 (index 0, empty open type)
+    # MessageFrame extension bit 1, extension index 0 as a normally small number (0 + 6 bits),
+    # open type of length 1 (0x01) holding one octet: a well-formed alternative added after 2020
+    # (e.g. the phase-2 message frame extension) that this profile does not know.
     with pytest.raises(V2xDecodeError) as e:
         codec.decode(bytes([0b10000000, 0x01, 0x00]))
-    assert e.value.reason in ("unsupported", "malformed")
+    assert e.value.reason == "unsupported"
+    # an unknown LightState (an enumeration extension: bit 1, then index 0 as a normally small
+    # number) in an otherwise valid SPaT
+    fields = list(SPAT_FIELDS)
+    i = fields.index((3, 4))  # light red
+    fields[i - 1:i + 1] = [(1, 1), (0, 7)]
+    with pytest.raises(V2xDecodeError) as e:
+        codec.decode(pack(fields))
+    assert e.value.reason == "unsupported"
 
 
 def test_profiles() -> None:
