@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Quaternion, Vector3
@@ -40,6 +41,7 @@ from lsv_v2x_client.params import V2xClientParams
 NS = 1_000_000_000
 MAP_FRAME = "map"
 MAX_UDP = 65535  # bytes read per recvfrom; longer ones are truncated by the kernel and dropped as oversized
+RECEIVE_BUDGET_S = 0.02  # s of decoding per receive tick, so that a flood cannot starve publishing
 
 
 def to_time(ns: int) -> Time:
@@ -110,7 +112,10 @@ class V2xClientNode(Node):
     # 1. receive
     def _on_receive(self) -> None:
         now_ns = self._now_ns()
+        deadline = time.monotonic() + RECEIVE_BUDGET_S
         for _ in range(self.params.max_datagrams_per_tick):
+            if time.monotonic() > deadline:  # the rest waits in the socket buffer for the next tick
+                return
             try:
                 data, addr = self._sock.recvfrom(MAX_UDP)
             except (BlockingIOError, InterruptedError):
