@@ -142,7 +142,7 @@ class V2xClientCore:
         hints: list[H.Hint] = []
         for bsm, t in self._bsm.values():
             obj = H.bsm_object(bsm, t, proj)
-            objects.append(obj)
+            objects.append(H.predicted(obj, now_ns))
             if ego is None:
                 continue
             if bsm.is_emergency:
@@ -157,7 +157,7 @@ class V2xClientCore:
                 obj = H.participant_object(rsu, ptc, t, proj)
                 if obj is None:
                     continue
-                objects.append(obj)
+                objects.append(H.predicted(obj, now_ns))
                 if ego is None:
                     continue
                 hint = H.crossing_hint(rsu, ptc, t, ego, self._lanes, proj, hp)

@@ -18,6 +18,7 @@ degrees clockwise from north: ``yaw = pi/2 - radians(heading)``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Iterable
@@ -417,6 +418,19 @@ _PTC_CLASS = {"pedestrian": ObjectClass.PEDESTRIAN, "non-motor": ObjectClass.CYC
 _POS_CONF_SCORE = {"a50cm": 0.95, "a20cm": 0.95, "a10cm": 0.95, "a5cm": 0.95, "a2cm": 0.95, "a1cm": 0.95,
                    "a1m": 0.9, "a2m": 0.8, "a5m": 0.7, "a10m": 0.5}
 BSM_SCORE = 0.95  # a vehicle reporting itself; its GNSS error is the main uncertainty
+
+
+MAX_PREDICTION_S = 1.0  # s; objects are never predicted further than this
+
+
+def predicted(obj: RemoteObject, now_ns: int) -> RemoteObject:
+    """The object moved to ``now_ns`` at constant velocity (at most MAX_PREDICTION_S ahead), so that
+    the tracker, which gets one stamp per array, fuses it at the right place."""
+    dt = min(max(0.0, (now_ns - obj.time_ns) / NS), MAX_PREDICTION_S)
+    if dt == 0.0 or obj.speed == 0.0:
+        return obj
+    return dataclasses.replace(obj, x=obj.x + obj.speed * math.cos(obj.yaw) * dt,
+                               y=obj.y + obj.speed * math.sin(obj.yaw) * dt, time_ns=now_ns)
 
 
 def bsm_object(bsm: Bsm, time_ns: int, proj: LocalProjection) -> RemoteObject:

@@ -162,6 +162,9 @@ def test_remote_object_classes() -> None:
     assert o.classification is H.ObjectClass.PEDESTRIAN and o.height == pytest.approx(1.7)
     assert (o.x, o.y) == pytest.approx(xy(-6.0, -9.0), abs=0.05) and o.yaw == pytest.approx(0.0, abs=1e-6)
     assert H.participant_object("rsu", bike, MSG_NS, PROJ).classification is H.ObjectClass.CYCLIST
+    moved = H.predicted(o, MSG_NS + NS // 2)  # 1.4 m/s east for 0.5 s
+    assert (moved.x - o.x, moved.y - o.y) == pytest.approx((0.7, 0.0), abs=1e-6)
+    assert H.predicted(o, MSG_NS + 10 * NS).x - o.x == pytest.approx(1.4)  # at most 1 s ahead
 
 
 # ------------------------------------------------------------------------------ core
