@@ -35,6 +35,7 @@ from lsv_v2x_client.messages import (
     SpeedLimit,
     V2xMessage,
 )
+from lsv_v2x_client.resources import share_dir
 
 ASN1_FILES = ("csae53_2020.asn",)
 PDU = "MessageFrame"
@@ -58,14 +59,11 @@ _LANE_TYPE_BITS = {"vehicle": 8, "crosswalk": 16, "bikeLane": 16, "sidewalk": 16
 
 
 def asn1_dir() -> Path:
-    """Folder holding the .asn files: the source tree, else the installed share folder."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "asn1", here / "asn1"):
-        if candidate.is_dir():
-            return candidate
-    import sys
-
-    return Path(sys.prefix) / "share" / "lsv_v2x_client" / "asn1"
+    """Folder holding the .asn files: the source tree (pip -e), else the package's share folder (colcon)."""
+    here = Path(__file__).resolve().parent.parent / "asn1"
+    if here.is_dir():
+        return here
+    return share_dir() / "asn1"
 
 
 # ------------------------------------------------------------------------------ helpers

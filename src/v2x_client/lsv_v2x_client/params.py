@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,8 +92,10 @@ class V2xClientParams:
 
 def default_param_file() -> Path:
     """config/v2x_client.param.yaml of the source tree, else of the installed share folder."""
+    from lsv_v2x_client.resources import share_dir
+
     here = Path(__file__).resolve().parent.parent / "config" / "v2x_client.param.yaml"
-    return here if here.is_file() else Path(sys.prefix) / "share" / "lsv_v2x_client" / "config" / here.name
+    return here if here.is_file() else share_dir() / "config" / here.name
 
 
 def params_from_yaml(path: str | Path | None = None, **changes: Any) -> V2xClientParams:
