@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -10,12 +11,8 @@ def share_dir() -> Path:
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
     except ImportError:
-        import sys
-
         return Path(sys.prefix) / "share" / "lsv_v2x_client"
     try:
         return Path(get_package_share_directory("lsv_v2x_client"))
     except PackageNotFoundError:
-        import sys
-
         return Path(sys.prefix) / "share" / "lsv_v2x_client"

@@ -7,6 +7,7 @@ LSV_V2X_FUZZ_N for a longer run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -19,6 +20,7 @@ from lsv_v2x_client import samples
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.codec import Codec, V2xDecodeError
 from lsv_v2x_client.core import V2xClientCore
+from lsv_v2x_client.messages import GeoPoint, LightState, PhaseStep
 from lsv_v2x_client.params import params_from_yaml
 from lsv_v2x_client.timeref import MINUTE_NS, NS, year_start_ns
 
@@ -108,3 +110,57 @@ def test_mutated_payloads_through_core() -> None:
     assert dropped > N_MUTATIONS // 2  # most mutants are caught ...
     assert accepted > 0  # ... and some still pass as valid messages (flips in payload values)
     core.outputs(NOW_NS + NS)
+
+
+# Valid messages with extreme but in-range values: past the decoder, into checks, hints and outputs.
+_lat = st.integers(-900_000_000, 900_000_001)
+_lon = st.integers(-1_799_999_999, 1_800_000_001)
+_near = st.builds(lambda e, n: samples.offset_point(samples.CENTRE, e, n), st.floats(-400, 400), st.floats(-400, 400))
+_pos = st.one_of(st.builds(GeoPoint, _lat, _lon, st.one_of(st.none(), st.integers(-4096, 61439))), _near)
+
+
+@st.composite
+def _weird_messages(draw):
+    kind = draw(st.sampled_from(["bsm", "rsm", "spat", "rsi"]))
+    ms = draw(st.one_of(st.integers(0, 65535), st.integers(11_000, 13_000)))
+    if kind == "bsm":
+        return dataclasses.replace(samples.bsm_message(draw(st.integers(0, 127)), ms, draw(_pos)),
+                                   speed_raw=draw(st.integers(0, 8191)), heading_raw=draw(st.integers(0, 28800)),
+                                   width_cm=draw(st.integers(0, 1023)), length_cm=draw(st.integers(0, 4095)),
+                                   vehicle_class=draw(st.integers(0, 255)))
+    if kind == "rsm":
+        ptc = dataclasses.replace(samples.rsm_message().participants[0], sec_mark_ms=ms, position=draw(_near),
+                                  speed_raw=draw(st.integers(0, 8191)), heading_raw=draw(st.integers(0, 28800)),
+                                  ptc_type=draw(st.sampled_from(["unknown", "motor", "non-motor", "pedestrian",
+                                                                 "rsu"])))
+        return samples.rsm_message(participants=(ptc,))
+    if kind == "spat":
+        marks = st.integers(0, 36001)
+        step = PhaseStep(draw(st.sampled_from(list(LightState))), draw(st.sampled_from(["counting", "utc", None])),
+                         draw(marks), draw(st.one_of(st.none(), marks)), draw(st.one_of(st.none(), marks)),
+                         draw(marks))
+        spat = samples.spat_message(moy=draw(st.one_of(st.just(MOY), st.integers(0, 527040))), timestamp_ms=ms)
+        inter = spat.intersections[0]
+        phase = dataclasses.replace(inter.phases[0], steps=(step, *inter.phases[0].steps))
+        return dataclasses.replace(spat, intersections=(dataclasses.replace(inter, phases=(phase,)),))
+    rsi = samples.rsi_message(moy=draw(st.one_of(st.just(MOY), st.integers(600, 526_000))))  # items: moy +- 600
+    ev = dataclasses.replace(rsi.events[0], position=draw(st.one_of(st.none(), _near)),
+                             radius_dm=draw(st.one_of(st.none(), st.integers(0, 65535))),
+                             end_moy=draw(st.one_of(st.none(), st.integers(0, 527040))))
+    return dataclasses.replace(rsi, events=(ev,))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_weird_messages(), min_size=1, max_size=5), st.floats(-math.pi, math.pi), st.floats(0, 20))
+def test_extreme_valid_values_through_core(msgs, ego_yaw: float, ego_speed: float) -> None:
+    core = _CORE[0] if _CORE else _CORE.append(V2xClientCore(params_from_yaml())) or _CORE[0]
+    core.set_ego(EgoState(0.0, -30.0, ego_yaw, ego_speed, NOW_NS))
+    core.receive(core.codec.encode(samples.map_message()), "m:1", NOW_NS)
+    for msg in msgs:
+        core.receive(core.codec.encode(msg), "127.0.0.1:1", NOW_NS)
+    out = core.outputs(NOW_NS)
+    for h in out.hints:
+        assert math.isfinite(h.x) and math.isfinite(h.y) and h.valid_until_ns > 0
+
+
+_CORE: list[V2xClientCore] = []
