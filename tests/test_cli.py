@@ -62,3 +62,12 @@ def test_setup_without_python_311_says_how_to_get_it():
     proc = run(["bash", str(ROOT / "scripts" / "setup.sh")], env={**os.environ, "PYTHON": "python3.11-not-here"})
     assert proc.returncode == 1
     assert "Python 3.11 is required" in proc.stderr and "apt install python3.11" in proc.stderr
+
+
+def test_second_setup_does_nothing():
+    """`make setup` is idempotent: right after a set-up, running it again installs nothing."""
+    run(["bash", str(ROOT / "scripts" / "setup.sh")])  # bring every stamp up to date first
+    proc = run(["bash", str(ROOT / "scripts" / "setup.sh")])
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(":")[0] for line in proc.stdout.strip().splitlines()] == ["[setup] ready"]
+    assert "installing" not in proc.stdout and "building" not in proc.stdout
