@@ -94,6 +94,7 @@ class V2xClientNode(Node):
                                  "(parameters 'bind_address' and 'port')") from err
         self._sock.setblocking(False)
         self._internal_errors = 0
+        self._last_received = self._last_bad = 0
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
         self._pub_hints = self.create_publisher(V2xHintArray, "~/output/hints", 10)
         self._pub_objects = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
@@ -162,7 +163,14 @@ class V2xClientNode(Node):
         values.update({f"accepted.{k.value}": n for k, n in core.accepted_counts().items()})
         values.update(core.drop_counts())
         ego_ok = core.ego(self._now_ns()) is not None
-        if self._internal_errors:
+        # most datagrams of the last period undecodable: the OBU framing (header_length) or profile is wrong
+        bad = values["dropped.malformed"] + values["dropped.header"] + values["dropped.unsupported"]
+        recent_received, recent_bad = core.received - self._last_received, bad - self._last_bad
+        self._last_received, self._last_bad = core.received, bad
+        if recent_received >= 10 and recent_bad > recent_received // 2:
+            level, text = WARN, (f"{recent_bad} of {recent_received} datagrams undecodable: check 'header_length' "
+                                 f"and 'profile'")
+        elif self._internal_errors:
             level, text = WARN, "internal errors while handling datagrams (see log)"
         elif not ego_ok:
             level, text = WARN, "no fresh odometry: BSM/RSM/RSI dropped (no_ego_pose)"

@@ -110,3 +110,34 @@ def test_node_over_udp() -> None:
         if test is not None:
             test.destroy_node()
         rclpy.shutdown(context=ctx)
+
+
+def test_node_warns_when_datagrams_are_undecodable() -> None:
+    """A wrong OBU framing (here: 4 header bytes the node does not expect) shows as a WARN naming the fix."""
+    port = free_udp_port()
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"])
+    node = test = None
+    try:
+        node = V2xClientNode(context=ctx)
+        test = rclpy.create_node("v2x_client_test_framing", context=ctx)
+        executor = SingleThreadedExecutor(context=ctx)
+        executor.add_node(node)
+        executor.add_node(test)
+        diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
+        payload = b"OBU1" + Codec().encode(samples.spat_message())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            def warned() -> bool:
+                for _ in range(5):
+                    tx.sendto(payload, ("127.0.0.1", port))
+                return any(s.level == b"\x01" and "header_length" in s.message
+                           for m in diags.messages for s in m.status)
+
+            assert spin_until(executor, warned, 10.0)
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        if test is not None:
+            test.destroy_node()
+        rclpy.shutdown(context=ctx)
