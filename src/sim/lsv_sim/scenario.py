@@ -1,0 +1,602 @@
+"""Scenario files: YAML schema, loading and validation with clear errors (pure, no ROS).
+
+A scenario says which map, where the ego starts and what its mission is, which actors do
+what and when, the traffic-light plans, whether the road-side unit talks, which faults to
+inject when, how long to run and what counts as a pass. Every problem is reported with the
+file, the key (``actors[2].type``), what was expected and what was found, all at once.
+
+    name: delivery_red_light
+    description: ...
+    duration_s: 60
+    seed: 1
+    map: {world: synthetic, grade_pct: 0, bounds_m: [-100, -40, 60, 40],
+          roads: [{centerline: [[-100, -1.75], [60, -1.75]], width_m: 7}]}
+    ego: {start: {x: -70, y: -1.75, yaw_deg: 0}}
+    mission: {goals: [{id: parcel-1, x: 40, y: -1.75, kind: stop}]}
+    actors: [{id: ped-1, type: pedestrian, waypoints: [[-9, -8], [-9, 8]], speed_mps: 1.2,
+              trigger: {ego_within_m: 30}}]
+    lights: [{id: west, intersection_id: 101, phase_id: 2, stop_line: [[-12, 0], [-12, -3.5]],
+              heading_deg: 0, plan: [{state: red, duration_s: 20}, {state: green, duration_s: 15}]}]
+    crosswalks: [{id: west, polygon: [[-11, -8], [-7, -8], [-7, 8], [-11, 8]]}]
+    stop_lines: []            # unsignalled stop lines where the ego must come to rest first
+    v2x: {enabled: true, rsu: {intersection_id: 101, position: [0, 0]}}
+    faults: [{type: gnss_dropout, at_s: 10, duration_s: 5}]
+    pass: {no_collision: true, goal_reached: true, min_distance_m: 1.0}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from lsv_sim.actors import ACTOR_TYPES, TYPE_DEFAULTS, ActorSpec, ActorType, Trigger
+from lsv_sim.lights import PLAN_STATES, LightState, PlanStep, TimingPlan, TrafficLight
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+DEFAULT_SCENARIO = SCENARIO_DIR / "default.yaml"
+
+WORLDS = ("synthetic", "district")
+GOAL_KINDS = ("stop", "park", "patrol_loop", "pass")
+FAULT_TYPES = ("gnss_dropout", "imu_dropout", "lidar_dropout", "camera_dropout", "v2x_silent", "light_dark",
+               "chassis_status_silent")
+DEFAULT_ORIGIN = (30.2741, 120.1551)  # deg; the V2X samples' intersection centre
+GOAL_ON_MAP_TOLERANCE_M = 1.0  # m beyond a road edge / lanelet border a goal may lie
+
+
+class ScenarioError(ValueError):
+    """A scenario file is unreadable or invalid; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Road:
+    centerline: np.ndarray  # (N, 2) m
+    width_m: float
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    world: str  # "synthetic" (geometry in this file) or "district" (lsv_sim.world.load_world)
+    path: str | None = None  # a Lanelet2 file for load_world (None = its default district)
+    grade_pct: float = 0.0  # synthetic: constant grade rising along +x
+    bounds_m: tuple[float, float, float, float] = (-200.0, -200.0, 200.0, 200.0)  # xmin, ymin, xmax, ymax
+    roads: tuple[Road, ...] = ()
+    origin_lat_deg: float = DEFAULT_ORIGIN[0]
+    origin_lon_deg: float = DEFAULT_ORIGIN[1]
+
+
+@dataclass(frozen=True)
+class Pose2D:
+    x_m: float
+    y_m: float
+    yaw_rad: float
+
+
+@dataclass(frozen=True)
+class Goal:
+    goal_id: str
+    pose: Pose2D
+    kind: str = "stop"
+    tolerance_m: float = 2.0
+    dwell_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    crosswalk_id: str
+    polygon: np.ndarray  # (N, 2) m
+
+
+@dataclass(frozen=True)
+class StopLine:
+    stop_line_id: str
+    line: tuple[tuple[float, float], tuple[float, float]]
+    heading_rad: float  # direction of the traffic that must stop
+
+
+@dataclass(frozen=True)
+class RsuSpec:
+    intersection_id: int = 101
+    position: tuple[float, float] = (0.0, 0.0)
+    range_m: float = 150.0  # participants within this range go into the RSM, vehicles send BSMs
+
+
+@dataclass(frozen=True)
+class V2xSpec:
+    enabled: bool = False
+    rsu: RsuSpec = field(default_factory=RsuSpec)
+
+
+@dataclass(frozen=True)
+class Fault:
+    type: str
+    at_s: float
+    duration_s: float | None = None  # None = until the end
+    target: str | None = None  # e.g. the light id of light_dark (None = all)
+
+    def active(self, t_s: float) -> bool:
+        return t_s >= self.at_s and (self.duration_s is None or t_s < self.at_s + self.duration_s)
+
+
+@dataclass(frozen=True)
+class PassCriteria:
+    no_collision: bool = True
+    goal_reached: bool = False
+    max_time_s: float | None = None
+    min_distance_m: float | None = None  # to every actor
+    min_distance_per_actor_m: Mapping[str, float] = field(default_factory=dict)
+    no_red_light_violation: bool = True
+    no_stop_line_violation: bool = True
+    no_crosswalk_yield_violation: bool = True
+    max_decel_mps2: float | None = None
+    max_jerk_mps3: float | None = None
+    max_rollback_m: float | None = None  # distance rolled backwards in total
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    source: str  # the file it came from
+    duration_s: float
+    seed: int
+    map: MapSpec
+    ego_start: Pose2D
+    goals: tuple[Goal, ...]
+    actors: tuple[ActorSpec, ...]
+    lights: tuple[TrafficLight, ...]
+    crosswalks: tuple[Crosswalk, ...]
+    stop_lines: tuple[StopLine, ...]
+    v2x: V2xSpec
+    faults: tuple[Fault, ...]
+    pass_criteria: PassCriteria
+
+    def faults_active(self, t_s: float) -> tuple[Fault, ...]:
+        return tuple(f for f in self.faults if f.active(t_s))
+
+
+# ------------------------------------------------------------------------------------ checking
+
+
+class _Checker:
+    """Collects problems as 'file: key: expected ..., got ...'."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[str] = []
+
+    def fail(self, key: str, expected: str, got: Any) -> None:
+        self.problems.append(f"{key}: expected {expected}, got {got!r}")
+
+    def mapping(self, value: Any, key: str, allowed: Sequence[str], required: Sequence[str] = ()) -> dict:
+        if not isinstance(value, Mapping):
+            self.fail(key or "(top level)", "a mapping", value)
+            return {}
+        for k in value:
+            if k not in allowed:
+                self.fail(f"{key}.{k}" if key else str(k), f"one of the keys {sorted(allowed)}", k)
+        for k in required:
+            if k not in value:
+                self.problems.append(f"{key + '.' if key else ''}{k}: missing (required)")
+        return dict(value)
+
+    def number(self, m: Mapping, k: str, key: str, default: float | None = None, lo: float | None = None,
+               hi: float | None = None, required: bool = False) -> float | None:
+        full = f"{key}.{k}" if key else k
+        if k not in m or m[k] is None:
+            if required:
+                self.problems.append(f"{full}: missing (required)")
+            return default
+        v = m[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(full, "a finite number", v)
+            return default
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            self.fail(full, f"a number in [{lo}, {hi}]", v)
+            return default
+        return float(v)
+
+    def boolean(self, m: Mapping, k: str, key: str, default: bool) -> bool:
+        if k not in m:
+            return default
+        if not isinstance(m[k], bool):
+            self.fail(f"{key}.{k}" if key else k, "true or false", m[k])
+            return default
+        return m[k]
+
+    def string(self, m: Mapping, k: str, key: str, default: str | None = None, choices: Sequence[str] | None = None,
+               required: bool = False) -> str | None:
+        full = f"{key}.{k}" if key else k
+        if k not in m or m[k] is None:
+            if required:
+                self.problems.append(f"{full}: missing (required)")
+            return default
+        v = m[k]
+        if not isinstance(v, str):
+            self.fail(full, "a string", v)
+            return default
+        if choices is not None and v not in choices:
+            self.fail(full, f"one of {list(choices)}", v)
+            return default
+        return v
+
+    def points(self, value: Any, key: str, min_count: int = 1, max_count: int | None = None) -> np.ndarray | None:
+        ok = isinstance(value, Sequence) and not isinstance(value, str) and len(value) >= min_count and all(
+            isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in p)
+            for p in value)
+        if ok and max_count is not None and len(value) > max_count:
+            ok = False
+        if not ok:
+            count = f"{min_count}" + ("" if max_count == min_count else "+" if max_count is None else f"-{max_count}")
+            self.fail(key, f"a list of {count} [x, y] points in m", value)
+            return None
+        return np.asarray(value, dtype=np.float64).reshape(-1, 2)
+
+    def items(self, value: Any, key: str) -> list:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(key, "a list", value)
+            return []
+        return value
+
+
+def _pose(ck: _Checker, value: Any, key: str, places: Mapping[str, Pose2D]) -> Pose2D | None:
+    m = ck.mapping(value, key, ("x", "y", "yaw_deg", "place"))
+    if not m:
+        return None
+    if "place" in m:
+        name = m["place"]
+        if name not in places:
+            ck.fail(f"{key}.place", f"a place of the map {sorted(places) or '(the map has no places)'}", name)
+            return None
+        p = places[name]
+        yaw = ck.number(m, "yaw_deg", key)
+        return Pose2D(p.x_m, p.y_m, p.yaw_rad if yaw is None else math.radians(yaw))
+    x = ck.number(m, "x", key, required=True)
+    y = ck.number(m, "y", key, required=True)
+    yaw = ck.number(m, "yaw_deg", key, default=0.0, lo=-360.0, hi=360.0)
+    if x is None or y is None:
+        return None
+    return Pose2D(x, y, math.radians(yaw or 0.0))
+
+
+def _map(ck: _Checker, value: Any) -> MapSpec:
+    m = ck.mapping(value, "map", ("world", "path", "grade_pct", "bounds_m", "roads", "origin_lat_deg",
+                                  "origin_lon_deg"), required=("world",))
+    world = ck.string(m, "world", "map", default="synthetic", choices=WORLDS)
+    roads = []
+    for i, r in enumerate(ck.items(m.get("roads"), "map.roads")):
+        key = f"map.roads[{i}]"
+        rm = ck.mapping(r, key, ("centerline", "width_m"), required=("centerline", "width_m"))
+        cl = ck.points(rm.get("centerline"), f"{key}.centerline", 2)
+        w = ck.number(rm, "width_m", key, lo=1.0, hi=50.0)
+        if cl is not None and w is not None:
+            roads.append(Road(cl, w))
+    bounds = (-200.0, -200.0, 200.0, 200.0)
+    if "bounds_m" in m:
+        b = m["bounds_m"]
+        if (not isinstance(b, list) or len(b) != 4 or not all(isinstance(v, (int, float)) for v in b)
+                or b[0] >= b[2] or b[1] >= b[3]):
+            ck.fail("map.bounds_m", "[xmin, ymin, xmax, ymax] in m with xmin < xmax, ymin < ymax", b)
+        else:
+            bounds = tuple(float(v) for v in b)
+    return MapSpec(world=world or "synthetic", path=ck.string(m, "path", "map"),
+                   grade_pct=ck.number(m, "grade_pct", "map", default=0.0, lo=-30.0, hi=30.0) or 0.0,
+                   bounds_m=bounds, roads=tuple(roads),
+                   origin_lat_deg=ck.number(m, "origin_lat_deg", "map", DEFAULT_ORIGIN[0], -89.9, 89.9),
+                   origin_lon_deg=ck.number(m, "origin_lon_deg", "map", DEFAULT_ORIGIN[1], -180.0, 180.0))
+
+
+def _actor(ck: _Checker, value: Any, key: str, places: Mapping[str, Pose2D]) -> ActorSpec | None:
+    m = ck.mapping(value, key, ("id", "type", "waypoints", "speed_mps", "trigger", "loop", "length_m", "width_m",
+                                "height_m", "accel_mps2", "yaw_deg"), required=("id", "type", "waypoints"))
+    aid = ck.string(m, "id", key, required=False)
+    tname = m.get("type")
+    if tname not in ACTOR_TYPES:
+        ck.fail(f"{key}.type", f"an actor type, one of {list(ACTOR_TYPES)}", tname)
+        return None
+    atype = ActorType(tname)
+    d = TYPE_DEFAULTS[atype]
+    wps = ck.points(m.get("waypoints"), f"{key}.waypoints", 1)
+    if wps is None or aid is None:
+        return None
+    n_seg = max(len(wps) - 1, 1)
+    sp = m.get("speed_mps", d.speed_mps)
+    if isinstance(sp, list):
+        if len(sp) != n_seg or not all(isinstance(v, (int, float)) and 0.0 <= v <= 30.0 for v in sp):
+            ck.fail(f"{key}.speed_mps", f"one number or a list of {n_seg} numbers in [0, 30] m/s (one per segment)", sp)
+            return None
+        speeds = np.asarray(sp, dtype=np.float64)
+    else:
+        v = ck.number(m, "speed_mps", key, d.speed_mps, 0.0, 30.0)
+        speeds = np.full(n_seg, d.speed_mps if v is None else v)
+    if atype is ActorType.PARKED_CAR:
+        speeds = np.zeros(n_seg)
+    tm = ck.mapping(m.get("trigger", {}), f"{key}.trigger", ("ego_within_m", "at_s", "delay_s"))
+    trigger = Trigger(ck.number(tm, "ego_within_m", f"{key}.trigger", lo=0.0, hi=1000.0),
+                      ck.number(tm, "at_s", f"{key}.trigger", lo=0.0),
+                      ck.number(tm, "delay_s", f"{key}.trigger", 0.0, 0.0, 600.0) or 0.0)
+    yaw = ck.number(m, "yaw_deg", key, lo=-360.0, hi=360.0)
+    return ActorSpec(
+        actor_id=aid, type=atype, waypoints=wps, speeds_mps=speeds, trigger=trigger,
+        length_m=ck.number(m, "length_m", key, d.length_m, 0.1, 30.0) or d.length_m,
+        width_m=ck.number(m, "width_m", key, d.width_m, 0.1, 5.0) or d.width_m,
+        height_m=ck.number(m, "height_m", key, d.height_m, 0.1, 6.0) or d.height_m,
+        accel_mps2=ck.number(m, "accel_mps2", key, d.accel_mps2, 0.0, 10.0) or d.accel_mps2,
+        loop=ck.boolean(m, "loop", key, False), yaw_rad=None if yaw is None else math.radians(yaw))
+
+
+def _line(ck: _Checker, value: Any, key: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    pts = ck.points(value, key, 2, 2)
+    if pts is None:
+        return None
+    if float(np.hypot(*(pts[1] - pts[0]))) < 0.1:
+        ck.fail(key, "two distinct points", value)
+        return None
+    return (tuple(pts[0]), tuple(pts[1]))
+
+
+def _light(ck: _Checker, value: Any, key: str) -> TrafficLight | None:
+    m = ck.mapping(value, key, ("id", "intersection_id", "phase_id", "stop_line", "heading_deg", "plan", "offset_s"),
+                   required=("id", "stop_line", "heading_deg", "plan"))
+    lid = ck.string(m, "id", key)
+    line = _line(ck, m.get("stop_line"), f"{key}.stop_line")
+    heading = ck.number(m, "heading_deg", key, lo=-360.0, hi=360.0)
+    steps = []
+    for j, s in enumerate(ck.items(m.get("plan"), f"{key}.plan")):
+        sk = f"{key}.plan[{j}]"
+        sm = ck.mapping(s, sk, ("state", "duration_s"), required=("state", "duration_s"))
+        state = ck.string(sm, "state", sk, choices=PLAN_STATES)
+        dur = ck.number(sm, "duration_s", sk, lo=0.1, hi=3600.0)
+        if state is not None and dur is not None:
+            steps.append(PlanStep(LightState.parse(state), dur))
+    if not steps:
+        ck.fail(f"{key}.plan", "a non-empty list of {state, duration_s}", m.get("plan"))
+    if lid is None or line is None or heading is None or not steps:
+        return None
+    return TrafficLight(lid, int(ck.number(m, "intersection_id", key, 101, 0, 65535) or 0),
+                        int(ck.number(m, "phase_id", key, 1, 0, 255) or 0), line, math.radians(heading),
+                        TimingPlan(tuple(steps), ck.number(m, "offset_s", key, 0.0, -3600.0, 3600.0) or 0.0))
+
+
+def _fault(ck: _Checker, value: Any, key: str) -> Fault | None:
+    m = ck.mapping(value, key, ("type", "at_s", "duration_s", "target"), required=("type", "at_s"))
+    ftype = m.get("type")
+    if ftype not in FAULT_TYPES:
+        ck.fail(f"{key}.type", f"a fault type, one of {list(FAULT_TYPES)}", ftype)
+        return None
+    at = ck.number(m, "at_s", key, lo=0.0)
+    if at is None:
+        return None
+    return Fault(ftype, at, ck.number(m, "duration_s", key, lo=0.0), ck.string(m, "target", key))
+
+
+def _pass(ck: _Checker, value: Any) -> PassCriteria:
+    m = ck.mapping(value or {}, "pass", ("no_collision", "goal_reached", "max_time_s", "min_distance_m",
+                                         "no_red_light_violation", "no_stop_line_violation",
+                                         "no_crosswalk_yield_violation", "max_decel_mps2", "max_jerk_mps3",
+                                         "max_rollback_m"))
+    per_actor: dict[str, float] = {}
+    min_all = None
+    md = m.get("min_distance_m")
+    if isinstance(md, Mapping):
+        for k, v in md.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0.0:
+                per_actor[str(k)] = float(v)
+            else:
+                ck.fail(f"pass.min_distance_m.{k}", "a number >= 0 (m)", v)
+    else:
+        min_all = ck.number(m, "min_distance_m", "pass", lo=0.0)
+    return PassCriteria(
+        no_collision=ck.boolean(m, "no_collision", "pass", True),
+        goal_reached=ck.boolean(m, "goal_reached", "pass", False),
+        max_time_s=ck.number(m, "max_time_s", "pass", lo=0.0), min_distance_m=min_all,
+        min_distance_per_actor_m=per_actor,
+        no_red_light_violation=ck.boolean(m, "no_red_light_violation", "pass", True),
+        no_stop_line_violation=ck.boolean(m, "no_stop_line_violation", "pass", True),
+        no_crosswalk_yield_violation=ck.boolean(m, "no_crosswalk_yield_violation", "pass", True),
+        max_decel_mps2=ck.number(m, "max_decel_mps2", "pass", lo=0.0),
+        max_jerk_mps3=ck.number(m, "max_jerk_mps3", "pass", lo=0.0),
+        max_rollback_m=ck.number(m, "max_rollback_m", "pass", lo=0.0))
+
+
+# ------------------------------------------------------------------------------------ on the map
+
+def distance_to_roads(roads: Sequence[Road], xy: tuple[float, float]) -> float:
+    """Distance (m) from ``xy`` to the nearest road surface of a synthetic map (0 on a road)."""
+    best = math.inf
+    p = np.asarray(xy, dtype=np.float64)
+    for r in roads:
+        a, b = r.centerline[:-1], r.centerline[1:]
+        ab = b - a
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12), 0.0, 1.0)
+        d = np.hypot(*(a + t[:, None] * ab - p).T).min() - 0.5 * r.width_m
+        best = min(best, max(float(d), 0.0))
+    return best
+
+
+def on_map_checker(spec: MapSpec, world: Any | None) -> Callable[[float, float], str | None]:
+    """A function (x, y) -> None when on the map, else a description of why not."""
+    xmin, ymin, xmax, ymax = spec.bounds_m
+    if world is not None and getattr(world, "lanelet_map", None) is not None:
+        import lanelet2
+
+        layer = world.lanelet_map.laneletLayer
+
+        def check_world(x: float, y: float) -> str | None:
+            near = lanelet2.geometry.findNearest(layer, lanelet2.core.BasicPoint2d(x, y), 1)
+            if not near:
+                return "the map has no lanelets"
+            dist = float(near[0][0])
+            return None if dist <= GOAL_ON_MAP_TOLERANCE_M else f"{dist:.1f} m from the nearest lanelet"
+        return check_world
+
+    def check_synthetic(x: float, y: float) -> str | None:
+        if not (xmin <= x <= xmax and ymin <= y <= ymax):
+            return f"outside map.bounds_m {list(spec.bounds_m)}"
+        if spec.roads:
+            d = distance_to_roads(spec.roads, (x, y))
+            if d > GOAL_ON_MAP_TOLERANCE_M:
+                return f"{d:.1f} m from the nearest road of map.roads"
+        return None
+    return check_synthetic
+
+
+def _world_places(world: Any | None) -> dict[str, Pose2D]:
+    places: dict[str, Pose2D] = {}
+    for name, p in (getattr(world, "places", None) or {}).items():
+        try:
+            if isinstance(p, Mapping):
+                x, y, yaw = float(p["x"]), float(p["y"]), float(p.get("yaw", p.get("yaw_rad", 0.0)))
+            elif hasattr(p, "x"):
+                x, y, yaw = float(p.x), float(p.y), float(getattr(p, "yaw", 0.0))
+            else:
+                x, y, yaw = (float(v) for v in tuple(p)[:3])
+        except (KeyError, TypeError, ValueError):
+            continue
+        places[str(name)] = Pose2D(x, y, yaw)
+    return places
+
+
+# ------------------------------------------------------------------------------------ loading
+
+TOP_KEYS = ("name", "description", "duration_s", "seed", "map", "ego", "mission", "actors", "lights", "crosswalks",
+            "stop_lines", "v2x", "faults", "pass")
+
+
+def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = None) -> Scenario:
+    """Validate a loaded YAML document into a Scenario; raises ScenarioError with every problem.
+
+    ``world`` (an ``lsv_sim.world.World``) is needed for ``map.world: district`` scenarios to
+    check goals against the lanelets and resolve ``place:`` names; without it the synthetic
+    geometry of the file is used.
+    """
+    ck = _Checker(source)
+    top = ck.mapping(data, "", TOP_KEYS, required=("name", "duration_s", "map", "ego"))
+    if not top:
+        raise ScenarioError(f"{source}: invalid scenario:\n  - " + "\n  - ".join(ck.problems or ["empty file"]))
+    mp = _map(ck, top.get("map", {}))
+    places = _world_places(world)
+    ego_m = ck.mapping(top.get("ego", {}), "ego", ("start",), required=("start",))
+    start = _pose(ck, ego_m.get("start"), "ego.start", places) if "start" in ego_m else None
+    on_map = on_map_checker(mp, world if mp.world == "district" else None)
+    if start is not None and (why := on_map(start.x_m, start.y_m)):
+        ck.fail("ego.start", "a pose on the map", f"({start.x_m:g}, {start.y_m:g}): {why}")
+
+    mission = ck.mapping(top.get("mission", {}) or {}, "mission", ("goals",))
+    goals = []
+    seen: set[str] = set()
+    for i, g in enumerate(ck.items(mission.get("goals"), "mission.goals")):
+        key = f"mission.goals[{i}]"
+        gm = ck.mapping(g, key, ("id", "x", "y", "yaw_deg", "place", "kind", "tolerance_m", "dwell_s"),
+                        required=("id",))
+        gid = ck.string(gm, "id", key)
+        pose = _pose(ck, {k: v for k, v in gm.items() if k in ("x", "y", "yaw_deg", "place")}, key, places)
+        kind = ck.string(gm, "kind", key, "stop", GOAL_KINDS)
+        if pose is not None and (why := on_map(pose.x_m, pose.y_m)):
+            ck.fail(key, "a goal on the map", f"({pose.x_m:g}, {pose.y_m:g}): {why}")
+            pose = None
+        if gid in seen:
+            ck.fail(f"{key}.id", "a unique goal id", gid)
+        seen.add(gid or "")
+        if gid and pose is not None:
+            goals.append(Goal(gid, pose, kind or "stop", ck.number(gm, "tolerance_m", key, 2.0, 0.1, 50.0) or 2.0,
+                              ck.number(gm, "dwell_s", key, 0.0, 0.0, 3600.0) or 0.0))
+
+    actors, ids = [], set()
+    for i, a in enumerate(ck.items(top.get("actors"), "actors")):
+        spec = _actor(ck, a, f"actors[{i}]", places)
+        if spec is not None:
+            if spec.actor_id in ids:
+                ck.fail(f"actors[{i}].id", "a unique actor id", spec.actor_id)
+            ids.add(spec.actor_id)
+            actors.append(spec)
+    lights = [lt for i, v in enumerate(ck.items(top.get("lights"), "lights"))
+              if (lt := _light(ck, v, f"lights[{i}]")) is not None]
+    crosswalks = []
+    for i, c in enumerate(ck.items(top.get("crosswalks"), "crosswalks")):
+        cm = ck.mapping(c, f"crosswalks[{i}]", ("id", "polygon"), required=("id", "polygon"))
+        poly = ck.points(cm.get("polygon"), f"crosswalks[{i}].polygon", 3)
+        cid = ck.string(cm, "id", f"crosswalks[{i}]")
+        if poly is not None and cid is not None:
+            crosswalks.append(Crosswalk(cid, poly))
+    stop_lines = []
+    for i, s in enumerate(ck.items(top.get("stop_lines"), "stop_lines")):
+        key = f"stop_lines[{i}]"
+        sm = ck.mapping(s, key, ("id", "line", "heading_deg"), required=("id", "line", "heading_deg"))
+        line = _line(ck, sm.get("line"), f"{key}.line")
+        heading = ck.number(sm, "heading_deg", key, lo=-360.0, hi=360.0)
+        sid = ck.string(sm, "id", key)
+        if line is not None and heading is not None and sid is not None:
+            stop_lines.append(StopLine(sid, line, math.radians(heading)))
+
+    vm = ck.mapping(top.get("v2x", {}) or {}, "v2x", ("enabled", "rsu"))
+    rm = ck.mapping(vm.get("rsu", {}) or {}, "v2x.rsu", ("intersection_id", "position", "range_m"))
+    pos = ck.points([rm["position"]], "v2x.rsu.position", 1, 1) if "position" in rm else None
+    v2x = V2xSpec(ck.boolean(vm, "enabled", "v2x", False), RsuSpec(
+        int(ck.number(rm, "intersection_id", "v2x.rsu", 101, 0, 65535) or 0),
+        (0.0, 0.0) if pos is None else (float(pos[0, 0]), float(pos[0, 1])),
+        ck.number(rm, "range_m", "v2x.rsu", 150.0, 1.0, 2000.0) or 150.0))
+
+    faults = [f for i, v in enumerate(ck.items(top.get("faults"), "faults"))
+              if (f := _fault(ck, v, f"faults[{i}]")) is not None]
+    light_ids = {lt.light_id for lt in lights}
+    for i, f in enumerate(faults):
+        if f.type == "light_dark" and f.target is not None and f.target not in light_ids:
+            ck.fail(f"faults[{i}].target", f"a light id of this scenario {sorted(light_ids)}", f.target)
+    criteria = _pass(ck, top.get("pass"))
+    for aid in criteria.min_distance_per_actor_m:
+        if aid not in ids:
+            ck.fail(f"pass.min_distance_m.{aid}", f"an actor id of this scenario {sorted(ids)}", aid)
+    if criteria.goal_reached and not goals:
+        ck.fail("pass.goal_reached", "mission.goals to reach", "no goals")
+
+    duration = ck.number(top, "duration_s", "", lo=0.1, hi=24 * 3600.0, required=True)
+    seed = top.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        ck.fail("seed", "an integer >= 0", seed)
+        seed = 0
+    name = ck.string(top, "name", "", required=True)
+    if ck.problems:
+        raise ScenarioError(f"{source}: invalid scenario ({len(ck.problems)} problem(s)):\n  - "
+                            + "\n  - ".join(ck.problems))
+    assert start is not None and duration is not None and name is not None
+    return Scenario(name=name, description=str(top.get("description", "")), source=source, duration_s=duration,
+                    seed=seed, map=mp, ego_start=start, goals=tuple(goals), actors=tuple(actors),
+                    lights=tuple(lights), crosswalks=tuple(crosswalks), stop_lines=tuple(stop_lines), v2x=v2x,
+                    faults=tuple(faults), pass_criteria=criteria)
+
+
+def resolve_path(path: str | Path | None) -> Path:
+    """A scenario path: None/'' -> the default scenario; a bare name -> the shipped scenario of that name."""
+    if path is None or str(path) == "":
+        return DEFAULT_SCENARIO
+    p = Path(path)
+    if not p.exists() and not p.suffix and (SCENARIO_DIR / f"{p.name}.yaml").exists():
+        return SCENARIO_DIR / f"{p.name}.yaml"
+    return p
+
+
+def load_scenario(path: str | Path | None = None, world: Any | None = None) -> Scenario:
+    """Read and validate a scenario file (None = the default scenario)."""
+    p = resolve_path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror or err}") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{p}: not valid YAML: {err}") from err
+    return parse_scenario(data, str(p), world)
+
+
+def shipped_scenarios() -> list[Path]:
+    return sorted(SCENARIO_DIR.glob("*.yaml"))
