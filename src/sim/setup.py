@@ -27,6 +27,7 @@ setup(
         "console_scripts": [
             "chassis = lsv_sim.chassis_node:main",
             "rsu = lsv_sim.rsu_node:main",
+            "simulator = lsv_sim.sim_node:main",
         ],
     },
 )

@@ -1,0 +1,411 @@
+"""``simulator`` node: runs one scenario of the pure ``core.Simulator`` against the stack.
+
+1. Owns ``/clock`` (the stack runs with ``use_sim_time``): real time (paced to
+   ``realtime_factor``) or synchronous (at every ``sync.control_period_ms`` it publishes the
+   new time and waits until the stack's ``/vehicle/command`` for that time was seen *and*
+   ``sync.frames_after_command`` drive frames from the bridge arrived after it, like CARLA's
+   synchronous mode; the command topic only says that the stack answered, the ego obeys the
+   CAN frames alone).
+2. The simulated chassis ECU runs in this process on the CAN bus (``bus.*``, same DBC
+   mapping as the bridge): frames received are handed to the core at the current simulated
+   time; the status frames go out as the ECU schedules them.
+3. Publishes ground truth (ego odometry, actors, lights), the mission goals, and, when the
+   scenario turns V2X on, sends the road-side unit's UPER datagrams to the v2x_client over
+   UDP on loopback.
+4. At the end of the scenario writes ``summary.json`` and the plots to ``report_dir``,
+   prints the summary table and, with ``exit_when_done``, exits with status 0.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import can
+from diagnostic_msgs.msg import DiagnosticStatus
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock
+
+from lsv_can_bridge.bus import BusOpenError, BusReader, open_bus
+from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
+from lsv_can_bridge.params import BusParams
+from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
+from lsv_common.params import ParameterError, spec
+from lsv_msgs.msg import (
+    MissionGoal,
+    TrackedObject,
+    TrackedObjectArray,
+    TrafficSignal,
+    TrafficSignalArray,
+    VehicleCommand,
+)
+from lsv_sim import clock as simclock
+from lsv_sim.chassis_ecu import EcuParams
+from lsv_sim.core import GroundTruth, ScenarioRsu, SimParams, Simulator
+from lsv_sim.dynamics import VehicleParams
+from lsv_sim.evaluation import summary_table, write_report
+from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
+
+NS = 1_000_000_000
+PROGRESS_PERIOD_S = 5.0  # s of simulated time between progress lines
+
+
+@dataclass(frozen=True)
+class SimNodeParams:
+    scenario: str = field(default="", metadata=spec(
+        "scenario YAML file, or the name of a shipped scenario ('' = the default scenario)", optional=True))
+    report_dir: str = field(default="", metadata=spec(
+        "folder for summary.json and the plots at the end ('' = no report)", optional=True))
+    mode: str = field(default="realtime", metadata=spec(
+        "clock mode", choices=("realtime", "sync"), optional=True))
+    realtime_factor: float = field(default=1.0, metadata=spec(
+        "real-time mode: simulated seconds per wall second (0 = as fast as possible)", min=0.0, max=100.0,
+        optional=True))
+    duration_s: float = field(default=0.0, metadata=spec(
+        "stop after this simulated time (0 = the scenario's duration)", unit="s", min=0.0, optional=True))
+    exit_when_done: bool = field(default=True, metadata=spec(
+        "exit the process (status 0) when the scenario has ended and the report is written", optional=True))
+    start_time_utc_s: float = field(default=1_780_300_800.0, metadata=spec(
+        "UTC time of the scenario start published on /clock (fixed: identical runs stay identical)", unit="s",
+        min=0.0, optional=True))
+    sync_control_period_ms: float = field(default=20.0, metadata=spec(
+        "sync mode: wait for the stack's command every this much simulated time", unit="ms", min=1.0, max=1000.0,
+        optional=True, name="sync.control_period_ms"))
+    sync_frames_after_command: int = field(default=2, metadata=spec(
+        "sync mode: drive frames from the bridge after the command before the step runs", min=1, max=10,
+        optional=True, name="sync.frames_after_command"))
+    sync_timeout_s: float = field(default=2.0, metadata=spec(
+        "sync mode: wall time after which a step runs without the command (counted, warned)", unit="s",
+        min=0.05, max=60.0, optional=True, name="sync.timeout_s"))
+    sync_startup_wait_s: float = field(default=10.0, metadata=spec(
+        "sync mode: wall time to wait for a /vehicle/command publisher before the first step", unit="s",
+        min=0.0, max=300.0, optional=True, name="sync.startup_wait_s"))
+    ground_truth_rate_hz: float = field(default=50.0, metadata=spec(
+        "ground-truth publish rate (simulated time)", unit="Hz", min=1.0, max=200.0, optional=True))
+    chassis_config: str = field(default="dbc/lsv_chassis.yaml", metadata=spec(
+        "chassis mapping YAML of lsv_can_bridge; must match the bridge's", optional=True))
+    bus_interface: str = field(default="udp_multicast", metadata=spec(
+        "python-can interface", optional=True, name="bus.interface"))
+    bus_channel: str = field(default="239.74.163.1", metadata=spec(
+        "python-can channel", optional=True, name="bus.channel"))
+    bus_bitrate: int = field(default=500000, metadata=spec(
+        "CAN bitrate", unit="bit/s", min=10_000, max=1_000_000, optional=True, name="bus.bitrate"))
+    rsu_target_address: str = field(default="127.0.0.1", metadata=spec(
+        "where the simulated RSU sends its datagrams (loopback: never off this machine)", optional=True,
+        name="rsu.target_address"))
+    rsu_target_port: int = field(default=30300, metadata=spec(
+        "v2x_client UDP port", min=1, max=65535, optional=True, name="rsu.target_port"))
+    rsu_profile: str = field(default="csae53", metadata=spec(
+        "V2X message set of the codec", optional=True, name="rsu.profile"))
+
+
+def _stamp(ns: int) -> object:
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=int(ns // NS), nanosec=int(ns % NS))
+
+
+def _quat_z(yaw: float) -> tuple[float, float]:
+    return math.sin(yaw / 2.0), math.cos(yaw / 2.0)
+
+
+class SimulatorNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("simulator", **node_kwargs)
+        # 1. parameters and the scenario
+        self.params = load_params(self, SimNodeParams)
+        sim_params = load_params(self, SimParams)
+        ecu_params = load_params(self, EcuParams)
+        vehicle = load_params(self, VehicleParams)
+        p = self.params
+        try:
+            self.scenario = load_scenario(p.scenario or None)
+            config = load_chassis_config(p.chassis_config)
+        except ScenarioError as err:
+            raise ParameterError(f"scenario: {err}") from err
+        except ChassisConfigError as err:
+            raise ParameterError(f"chassis_config: {err}") from err
+        self.sim = Simulator(self.scenario, config, params=sim_params, ecu_params=ecu_params, vehicle=vehicle)
+        self.duration_ns = round((p.duration_s or self.scenario.duration_s) * NS)
+        self._t0_ns = round(p.start_time_utc_s * NS)
+        self._drive_ids = {mm.frame_id for mm in config.commands if mm.role == "drive"}
+        self._lock = threading.Lock()
+        self._inbox: list[can.Message] = []
+        self._wake = threading.Event()
+        self._command_stamp_ns: int | None = None  # newest command stamp, sim time since the start
+        self._stop = threading.Event()
+        self.finished = threading.Event()
+        self.summary: dict | None = None
+        self.sync_timeouts = 0
+        self.tx_errors = 0
+        self.udp_sent = 0
+        self.udp_errors = 0
+        self._wall_start: float | None = None
+        # 2. bus (the chassis ECU lives in the core, on this bus)
+        try:
+            self.bus = open_bus(BusParams(p.bus_interface, p.bus_channel, p.bus_bitrate))
+        except BusOpenError as err:
+            raise ParameterError(f"bus: {err}") from err
+        # 3. topics
+        self.clock_pub = self.create_publisher(Clock, "/clock", 10)
+        self.odom_pub = self.create_publisher(Odometry, "~/output/ground_truth/odometry", 10)
+        self.objects_pub = self.create_publisher(TrackedObjectArray, "~/output/ground_truth/objects", 10)
+        self.lights_pub = self.create_publisher(TrafficSignalArray, "~/output/ground_truth/traffic_signals", 10)
+        latched = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        self.goal_pub = self.create_publisher(MissionGoal, "~/output/mission_goals", latched)
+        self.command_sub = self.create_subscription(VehicleCommand, "~/input/command", self._on_command, 10)
+        self.diagnostics = Diagnostics(self, self._diagnostics)
+        # 4. V2X
+        self.rsu = ScenarioRsu(self.scenario, self.sim.world) if self.scenario.v2x.enabled else None
+        self._codec = None
+        self._sock: socket.socket | None = None
+        if self.rsu is not None:
+            from lsv_v2x_client.codec import Codec
+
+            self._codec = Codec(p.rsu_profile)
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # 5. go: CAN receive thread and the simulation thread
+        self.reader = BusReader(self.bus, self._on_frame, name="sim-can-rx").start()
+        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
+        self._thread.start()
+        self.get_logger().info(
+            f"scenario '{self.scenario.name}' ({resolve_path(p.scenario or None)}), {p.mode} mode, "
+            f"{self.duration_ns / NS:g} s, chassis ECU on {p.bus_interface}:{p.bus_channel}, "
+            f"V2X {'on, to ' + p.rsu_target_address + ':' + str(p.rsu_target_port) if self.rsu else 'off'}"
+            + (f", report -> {p.report_dir}" if p.report_dir else ""))
+
+    # ------------------------------------------------------------------ inputs (other threads)
+    def _on_frame(self, now_ns: int, msg: can.Message) -> None:
+        with self._lock:
+            self._inbox.append(msg)
+        self._wake.set()
+
+    def _on_command(self, msg: VehicleCommand) -> None:
+        stamp = msg.header.stamp.sec * NS + msg.header.stamp.nanosec - self._t0_ns
+        with self._lock:
+            if self._command_stamp_ns is None or stamp > self._command_stamp_ns:
+                self._command_stamp_ns = stamp
+        self._wake.set()
+
+    def _drain(self) -> int:
+        """Hand the received frames to the core at the current simulated time; count valid drive frames."""
+        with self._lock:
+            inbox, self._inbox = self._inbox, []
+        drive = 0
+        for msg in inbox:
+            if self.sim.on_can_frame(msg.arbitration_id, msg.data, msg.is_extended_id) \
+                    and msg.arbitration_id in self._drive_ids:
+                drive += 1
+        return drive
+
+    def _command_expected(self) -> bool:
+        return self.count_publishers(self.command_sub.topic_name) > 0
+
+    # ------------------------------------------------------------------ the simulation thread
+    def _run(self) -> None:
+        try:
+            self._simulate()
+        except Exception as err:
+            self.get_logger().error(f"simulation failed: {type(err).__name__}: {err}")
+            raise
+        finally:
+            self.finished.set()
+            if self.params.exit_when_done and not self._stop.is_set():
+                self.context.try_shutdown()
+
+    def _simulate(self) -> None:
+        p = self.params
+        sync = p.mode == "sync"
+        pacer = simclock.RealTimePacer(p.realtime_factor if not sync else 0.0)
+        gate_params = simclock.SyncParams(p.sync_frames_after_command, round(p.sync_timeout_s * NS))
+        control_steps = max(1, round(p.sync_control_period_ms * 1e6 / self.sim.step_ns))
+        truth_every = max(1, round(NS / p.ground_truth_rate_hz / self.sim.step_ns))
+        rsu_every = max(1, round(0.1 * NS / self.sim.step_ns))
+        self._publish_goals()
+        self._publish_clock()
+        if sync and p.sync_startup_wait_s > 0.0:
+            deadline = time.monotonic() + p.sync_startup_wait_s
+            while not self._stop.is_set() and not self._command_expected() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.get_logger().info("sync mode: " + ("the stack's control command is there, stepping in lock-step"
+                                                    if self._command_expected() else
+                                                    "no /vehicle/command publisher yet, stepping without waiting"))
+        self._wall_start = time.monotonic()
+        next_progress = PROGRESS_PERIOD_S
+        while not self._stop.is_set() and self.sim.t_ns < self.duration_ns:
+            if sync and self.sim.steps % control_steps == 0:
+                self._wait_for_stack(gate_params)
+            else:
+                self._drain()
+            self.sim.step()
+            if not sync:
+                delay = pacer.delay_ns(self.sim.t_ns, time.monotonic_ns())
+                if delay > 0:
+                    self._stop.wait(delay / NS)
+            self._publish_clock()
+            for frame_id, data in self.sim.status_frames():
+                try:
+                    self.bus.send(can.Message(arbitration_id=frame_id, data=data, is_extended_id=frame_id > 0x7FF),
+                                  timeout=0.005)
+                except can.CanError:
+                    self.tx_errors += 1
+            gt = None
+            if self.sim.steps % truth_every == 0:
+                gt = self.sim.ground_truth()
+                self._publish_truth(gt)
+            if self.rsu is not None and self.sim.steps % rsu_every == 0 and "v2x_silent" not in self.sim.faults():
+                self._send_v2x(gt or self.sim.ground_truth())
+            if self.sim.t_s >= next_progress:
+                next_progress += PROGRESS_PERIOD_S
+                self._progress()
+        if self._stop.is_set():
+            return
+        self._finish()
+
+    def _wait_for_stack(self, gp: simclock.SyncParams) -> None:
+        """Sync mode: hold the simulated time until the stack's command for it arrived over CAN."""
+        self._drain()
+        if not self._command_expected():
+            return
+        gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
+        while not self._stop.is_set():
+            with self._lock:
+                stamp = self._command_stamp_ns
+            gate = simclock.transition(gate, simclock.GateInputs(time.monotonic_ns(), stamp, self._drain(), True), gp)
+            if gate.state is simclock.GateState.OPEN:
+                if gate.timed_out:
+                    self.sync_timeouts += 1
+                    self.get_logger().warning(
+                        f"sync: no command over CAN for t = {self.sim.t_s:.2f} s within {gp.timeout_ns / NS:g} s; "
+                        "stepping on", throttle_duration_sec=5.0)
+                return
+            self._wake.wait(0.005)
+            self._wake.clear()
+
+    # ------------------------------------------------------------------ outputs
+    def _now_stamp(self) -> object:
+        return _stamp(self._t0_ns + self.sim.t_ns)
+
+    def _publish_clock(self) -> None:
+        self.clock_pub.publish(Clock(clock=self._now_stamp()))
+
+    def _publish_goals(self) -> None:
+        kinds = {"stop": MissionGoal.KIND_STOP, "pass": MissionGoal.KIND_STOP, "park": MissionGoal.KIND_PARK,
+                 "patrol_loop": MissionGoal.KIND_PATROL_LOOP}
+        for i, g in enumerate(self.scenario.goals):
+            msg = MissionGoal(goal_id=g.goal_id, kind=kinds[g.kind], dwell_time_s=float(g.dwell_s), append=i > 0)
+            msg.header.stamp = self._now_stamp()
+            msg.header.frame_id = "map"
+            msg.pose.position.x, msg.pose.position.y = g.pose.x_m, g.pose.y_m
+            msg.pose.orientation.z, msg.pose.orientation.w = _quat_z(g.pose.yaw_rad)
+            self.goal_pub.publish(msg)
+
+    def _publish_truth(self, gt: GroundTruth) -> None:
+        stamp = self._now_stamp()
+        vs = gt.ego
+        odom = Odometry()
+        odom.header.stamp = stamp
+        odom.header.frame_id = "map"
+        odom.child_frame_id = "base_link"
+        odom.pose.pose.position.x, odom.pose.pose.position.y, odom.pose.pose.position.z = vs.x_m, vs.y_m, gt.ego_z_m
+        odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = _quat_z(vs.yaw_rad)
+        odom.twist.twist.linear.x = vs.speed_mps
+        odom.twist.twist.angular.z = vs.yaw_rate_rps
+        self.odom_pub.publish(odom)
+
+        objs = TrackedObjectArray()
+        objs.header.stamp = stamp
+        objs.header.frame_id = "map"
+        for k, a in enumerate(gt.actors):
+            o = TrackedObject(object_id=k + 1, classification=a.classification, score=1.0, source_mask=0,
+                              age=float(gt.t_ns / NS), hits=0, confirmed=True)
+            o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z = a.x_m, a.y_m, a.z_m
+            o.pose.pose.orientation.z, o.pose.pose.orientation.w = _quat_z(a.yaw_rad)
+            o.velocity.twist.linear.x = a.speed_mps * math.cos(a.yaw_rad)
+            o.velocity.twist.linear.y = a.speed_mps * math.sin(a.yaw_rad)
+            o.dimensions.x, o.dimensions.y, o.dimensions.z = a.length_m, a.width_m, a.height_m
+            objs.objects.append(o)
+        self.objects_pub.publish(objs)
+
+        sig = TrafficSignalArray()
+        sig.header.stamp = stamp
+        for lt in gt.lights:
+            s = TrafficSignal(region_id=1, intersection_id=lt.intersection_id, phase_id=lt.phase_id,
+                              state=int(lt.state), confidence=1.0, source=TrafficSignal.SOURCE_PERCEPTION)
+            s.likely_end_time = _stamp(self._t0_ns + gt.t_ns + round(lt.time_to_change_s * NS))
+            sig.signals.append(s)
+        self.lights_pub.publish(sig)
+
+    def _send_v2x(self, gt: GroundTruth) -> None:
+        assert self.rsu is not None and self._codec is not None and self._sock is not None
+        target = (self.params.rsu_target_address, self.params.rsu_target_port)
+        for msg in self.rsu.messages(gt, self._t0_ns + gt.t_ns):
+            try:
+                self._sock.sendto(self._codec.encode(msg), target)
+                self.udp_sent += 1
+            except OSError as err:  # nobody listening yet: keep sending
+                self.udp_errors += 1
+                self.get_logger().warning(f"V2X send failed: {err}", throttle_duration_sec=5.0)
+
+    def _rtf(self) -> float:
+        wall = time.monotonic() - (self._wall_start or time.monotonic())
+        return self.sim.t_s / wall if wall > 0 else 0.0
+
+    def _progress(self) -> None:
+        vs = self.sim.ego
+        self.get_logger().info(
+            f"t = {self.sim.t_s:5.1f} / {self.duration_ns / NS:g} s  ego {vs.speed_mps:4.1f} m/s, "
+            f"{vs.distance_m:6.1f} m driven, ECU mode {self.sim.ecu.state.mode}, real-time factor {self._rtf():.2f}"
+            + (f", sync timeouts {self.sync_timeouts}" if self.sync_timeouts else ""))
+
+    def _finish(self) -> None:
+        p = self.params
+        rtf = self._rtf()
+        if p.report_dir:
+            folder = Path(p.report_dir)
+            self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world)
+            (folder / "run_info.txt").write_text(
+                f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
+                f"real-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n")
+            table = summary_table(self.summary)
+            self.get_logger().info(f"scenario finished (real-time factor {rtf:.2f}):\n{table}\n"
+                                   f"report: {folder.resolve()}")
+        else:
+            self.get_logger().info(f"scenario finished after {self.sim.t_s:.1f} s (real-time factor {rtf:.2f})")
+
+    def _diagnostics(self) -> list[DiagnosticStatus]:
+        s = self.sim.ecu.state
+        return [
+            status("simulation", WARN if self.sync_timeouts else OK, f"{self.params.mode}, t = {self.sim.t_s:.1f} s", {
+                "t_s": self.sim.t_s, "steps": self.sim.steps, "real_time_factor": self._rtf(),
+                "sync_timeouts": self.sync_timeouts}),
+            status("chassis ecu", OK if s.fault_bits == 0 else WARN, f"mode {s.mode}", {
+                "mode": s.mode, "fault_bits": s.fault_bits, "watchdog_trips": s.watchdog_trips,
+                "frames_in": self.sim.frames_in, "tx_errors": self.tx_errors, "bus_errors": self.reader.errors}),
+            status("rsu", OK, "on" if self.rsu else "off", {"sent": self.udp_sent, "send_errors": self.udp_errors}),
+        ]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(2.0)
+        self.reader.stop()
+        self.bus.shutdown()
+        if self._sock is not None:
+            self._sock.close()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(SimulatorNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
