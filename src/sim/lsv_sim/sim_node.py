@@ -54,6 +54,7 @@ from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 
 NS = 1_000_000_000
 PROGRESS_PERIOD_S = 5.0  # s of simulated time between progress lines
+CLOCK_REPUBLISH_NS = 100_000_000  # ns (wall); sync mode repeats the current /clock while it waits
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,11 @@ class SimulatorNode(Node):
         if not self._command_expected():
             return
         gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
+        republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
         while not self._stop.is_set():
+            if time.monotonic_ns() >= republish_ns:  # a late subscriber may have missed this tick
+                self._publish_clock()
+                republish_ns += CLOCK_REPUBLISH_NS
             with self._lock:
                 stamp = self._command_stamp_ns
             gate = simclock.transition(gate, simclock.GateInputs(time.monotonic_ns(), stamp, self._drain(), True), gp)
