@@ -173,7 +173,8 @@ def step_actor(spec: ActorSpec, path: Path, st: ActorState, t_s: float, dt: floa
     # brake in time for the end of the path (unless looping)
     if not spec.loop and spec.accel_mps2 > 0.0:
         remaining = max(path.length - st.s_m, 0.0)
-        target = min(target, math.sqrt(2.0 * spec.accel_mps2 * remaining))
+        # planned with 80 % of the limit so that the discrete steps can follow the curve
+        target = min(target, math.sqrt(1.6 * spec.accel_mps2 * remaining))
     a = spec.accel_mps2
     v = target if a <= 0.0 else min(max(target, st.speed_mps - a * dt), st.speed_mps + a * dt)
     v = max(v, 0.0)
