@@ -70,11 +70,19 @@ def _entry_points(package: str) -> dict[str, Executable]:
             for ep in dist.entry_points if ep.group == "console_scripts"}
 
 
-class PackageIndex:
-    """Finds packages by name; built once per launch."""
+_FIND = Path("<find the workspace this lsv_bringup runs from>")
 
-    def __init__(self, workspace: Path | None = None, prefixes: list[Path] | None = None):
-        self.workspace = workspace if workspace is not None else workspace_root()
+
+class PackageIndex:
+    """Finds packages by name; built once per launch.
+
+    ``workspace``: a checkout whose ``src/*/package.xml`` come first (default: the one this
+    module runs from, if any; None: installed prefixes only). ``prefixes``: install prefixes
+    (default: ``AMENT_PREFIX_PATH``).
+    """
+
+    def __init__(self, workspace: Path | None = _FIND, prefixes: list[Path] | None = None):
+        self.workspace = workspace_root() if workspace is _FIND else workspace
         if prefixes is None:
             prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
         self.prefixes = prefixes
