@@ -65,6 +65,25 @@ def as_matrix(pose: np.ndarray | Sequence[float]) -> np.ndarray:
     raise ValueError(f"a pose is a 4x4 matrix or (x, y, z, roll, pitch, yaw), got shape {p.shape}")
 
 
+def fill_rays(rays: np.ndarray, origin: np.ndarray, dirs: tuple[np.ndarray, np.ndarray, np.ndarray],
+              rot: np.ndarray) -> np.ndarray:
+    """Write (origin, rot @ d) for every direction into ``rays`` (N, 6) float32, in place.
+
+    ``dirs`` are the x, y, z components as three contiguous (N,) float32 arrays. Done with
+    element-wise numpy on purpose: a BLAS matrix product starts OpenBLAS threads that then fight
+    Open3D's ray-casting threads for the cores (measured: 1.6 ms -> 80-100 ms per frame on 2 cores).
+    """
+    dx, dy, dz = dirs
+    rays[:, :3] = origin
+    tmp = np.empty_like(dx)
+    for i in range(3):
+        col = np.multiply(dx, np.float32(rot[i, 0]), out=tmp)
+        col += dy * np.float32(rot[i, 1])
+        col += dz * np.float32(rot[i, 2])
+        rays[:, 3 + i] = col
+    return rays
+
+
 def quaternion_from_rotation(r: np.ndarray) -> tuple[float, float, float, float]:
     """3x3 rotation -> quaternion (x, y, z, w), w >= 0."""
     m = np.asarray(r, float)
