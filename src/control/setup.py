@@ -22,6 +22,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "controller = lsv_control.control_node:main",
         ],
     },
 )

@@ -271,7 +271,10 @@ class Controller:
         elif self._clear_since_ns is None:
             self._clear_since_ns = now_ns
         clear_for = 0.0 if self._clear_since_ns is None else (now_ns - self._clear_since_ns) / NS
-        standstill = speed is not None and abs(speed) < self.mrm_p.standstill_speed_mps
+        if speed is None:  # unknown: a vehicle already STOPPED stays so (its command holds), others keep braking
+            standstill = self.mrm.state is MrmState.STOPPED
+        else:
+            standstill = abs(speed) < self.mrm_p.standstill_speed_mps
         before = self.mrm
         self.mrm = mrm.transition(before, MrmInputs("; ".join(comfortable), "; ".join(emergency), standstill,
                                                     clear_for), self.mrm_p)

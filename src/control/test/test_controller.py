@@ -211,8 +211,8 @@ def test_resumes_after_the_input_recovers() -> None:
 def test_starts_stopped_until_all_inputs_arrive() -> None:
     ctrl = make_controller()
     out = ctrl.step(0, ControlInputs())
-    # speed unknown: not known to stand still, so a comfortable stop is commanded
-    assert out.mrm.state in (MrmState.STOPPED, MrmState.COMFORTABLE_STOP) and out.command.acceleration_mps2 < 0.0
+    assert out.mrm.state is MrmState.STOPPED and out.command.acceleration_mps2 < 0.0
+    assert out.command.parking_brake
     assert any("missing" in c for c in out.comfortable_causes)
 
 

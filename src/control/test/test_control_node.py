@@ -1,0 +1,97 @@
+"""The controller node process over real topics: commands at 50 Hz with all inputs fresh, an
+explicit stop and the MRM state on ~/output/state when an input goes stale, and a clear start-up
+error for a missing parameter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lsv_common.testing import MessageRecorder, spin_until, start_node
+
+PARAMS = Path(__file__).resolve().parents[1] / "config" / "controller.param.yaml"
+
+
+@pytest.mark.slow
+def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from geometry_msgs.msg import Pose
+    from nav_msgs.msg import Odometry
+    from std_msgs.msg import String
+
+    from lsv_msgs.msg import TrackedObjectArray, Trajectory, TrajectoryPoint, VehicleCommand, VehicleStatus
+
+    proc = start_node("lsv_control.control_node", name="controller", params_file=PARAMS, log_dir=tmp_path,
+                      remaps={"~/output/command": "/vehicle/command", "~/input/odometry": "/localization/odometry"})
+    rclpy.init()
+    node = rclpy.create_node("control_node_test")
+    try:
+        commands = MessageRecorder(node, VehicleCommand, "/vehicle/command")
+        states = MessageRecorder(node, String, "/controller/output/state")
+        pubs = {
+            "odom": node.create_publisher(Odometry, "/localization/odometry", 10),
+            "status": node.create_publisher(VehicleStatus, "/controller/input/vehicle_status", 10),
+            "traj": node.create_publisher(Trajectory, "/controller/input/trajectory", 10),
+            "objects": node.create_publisher(TrackedObjectArray, "/controller/input/objects", 10),
+            "diag": node.create_publisher(DiagnosticArray, "/diagnostics", 10),
+        }
+        traj = Trajectory()
+        traj.header.frame_id = "map"
+        for i in range(100):
+            p = TrajectoryPoint(pose=Pose(), longitudinal_velocity_mps=2.0)
+            p.pose.position.x = 0.5 * i
+            p.pose.orientation.w = 1.0
+            traj.points.append(p)
+        feed = {"odom": True}
+
+        def publish() -> None:
+            odom = Odometry()
+            odom.header.frame_id, odom.child_frame_id = "map", "base_link"
+            odom.pose.pose.orientation.w = 1.0
+            odom.twist.twist.linear.x = 1.0
+            if feed["odom"]:
+                pubs["odom"].publish(odom)
+            pubs["status"].publish(VehicleStatus(speed_mps=1.0, mode=VehicleStatus.MODE_AUTO))
+            pubs["traj"].publish(traj)
+            objs = TrackedObjectArray()
+            objs.header.frame_id = "map"
+            pubs["objects"].publish(objs)
+            pubs["diag"].publish(DiagnosticArray(status=[DiagnosticStatus(name="localizer: ekf", level=b"\x00"),
+                                                         DiagnosticStatus(name="can_bridge: bus", level=b"\x00")]))
+
+        node.create_timer(0.02, publish)
+        assert spin_until(node, lambda: any(m.data.startswith("NORMAL") for m in states.messages), 20.0), proc.log()
+        n0 = commands.count
+        spin_until(node, lambda: False, 1.0)
+        assert 35 <= commands.count - n0 <= 65  # 50 Hz
+        assert commands.messages[-1].acceleration_mps2 > 0.0  # accelerating towards 2 m/s
+        assert commands.messages[-1].enable and not commands.messages[-1].parking_brake
+
+        feed["odom"] = False
+        k = states.count
+        assert spin_until(node, lambda: any(m.data.startswith("COMFORTABLE_STOP") for m in states.messages[k:]), 5.0)
+        stop = next(m for m in states.messages[k:] if m.data.startswith("COMFORTABLE_STOP"))
+        assert "odometry stale" in stop.data
+        spin_until(node, lambda: False, 1.0)
+        assert commands.messages[-1].acceleration_mps2 == pytest.approx(-1.0, abs=0.01)
+        assert commands.messages[-1].lights & VehicleCommand.LIGHT_HAZARD
+        assert proc.alive()
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        proc.stop()
+
+
+@pytest.mark.slow
+def test_missing_parameter_fails_at_start_up(tmp_path: Path) -> None:
+    params = yaml.safe_load(PARAMS.read_text())
+    del params["/**"]["ros__parameters"]["mrm"]["comfortable_decel_mps2"]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    proc = start_node("lsv_control.control_node", name="controller", params_file=path, log_dir=tmp_path)
+    assert proc.popen.wait(60) == 2
+    assert "mrm.comfortable_decel_mps2" in proc.log()
+    assert "Traceback" not in proc.log()
