@@ -28,7 +28,7 @@ from lsv_sim.actors import ActorState, ActorType, Path, initial_state, step_acto
 from lsv_sim.chassis_ecu import ChassisEcu, EcuParams
 from lsv_sim.dynamics import Dynamics, VehicleParams, VehicleState
 from lsv_sim.lights import LightState
-from lsv_sim.scenario import MapSpec, Scenario, ScenarioError
+from lsv_sim.scenario import Scenario, SyntheticWorld, height, make_world  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -63,47 +63,6 @@ class EgoShape:
         return self.length_m - self.rear_overhang_m
 
 
-class SyntheticWorld:
-    """The world of a ``map.world: synthetic`` scenario: a plane of constant grade rising along +x,
-    the file's roads, and a local tangent-plane projection about the map origin."""
-
-    lanelet_map = None
-
-    def __init__(self, spec: MapSpec):
-        from lsv_v2x_client.projection import LocalProjection
-
-        self.spec = spec
-        self.origin_lat_deg = spec.origin_lat_deg
-        self.origin_lon_deg = spec.origin_lon_deg
-        self._proj = LocalProjection(spec.origin_lat_deg, spec.origin_lon_deg)
-        self._g = spec.grade_pct / 100.0
-
-    def height_at(self, xy: Any) -> float:
-        return float(self._g * float(np.asarray(xy, dtype=np.float64).reshape(-1)[0]))
-
-    def grade_at(self, x: float, y: float, yaw: float) -> float:
-        """Rise/run along the heading ``yaw``."""
-        return self._g * math.cos(yaw)
-
-    def to_latlon(self, x: float, y: float) -> tuple[float, float]:
-        lat, lon = self._proj.inverse(x, y)
-        return float(lat), float(lon)
-
-    def from_latlon(self, lat: float, lon: float) -> tuple[float, float]:
-        return self._proj.forward_point(lat, lon)
-
-
-def make_world(spec: MapSpec) -> Any:
-    """The world a scenario runs in: synthetic, or the Lanelet2 district of ``lsv_sim.world``."""
-    if spec.world == "synthetic":
-        return SyntheticWorld(spec)
-    try:
-        from lsv_sim.world import load_world  # the world/sensors package (may not be installed yet)
-    except ImportError as err:
-        raise ScenarioError(f"map.world: 'district' needs lsv_sim.world ({err}); use world: synthetic") from err
-    return load_world(spec.path)
-
-
 @dataclass(frozen=True)
 class ActorTruth:
     actor_id: str
@@ -134,7 +93,7 @@ class GroundTruth:
     t_ns: int  # simulated time since the scenario start
     ego: VehicleState
     ego_z_m: float
-    ego_pitch_rad: float
+    ego_pitch_rad: float  # atan(grade along the heading): positive nose up (REP-103 pitch is the opposite)
     actors: tuple[ActorTruth, ...]
     lights: tuple[LightTruth, ...]
     faults: frozenset[str]  # types of the faults active now
@@ -264,7 +223,7 @@ class Simulator:
     def _record(self) -> None:
         vs = self.ego
         cx, cy = self.ego_centre(vs)
-        z = self.world.height_at((cx, cy))
+        z = height(self.world, cx, cy)
         actors = np.array([[s.x_m, s.y_m, s.yaw_rad, s.speed_mps] for s in self.actor_states]).reshape(-1, 4)
         self.trace.append((self.t_s, cx, cy, vs.yaw_rad, vs.speed_mps, vs.accel_mps2, vs.steer_rad, z),
                           actors, self._light_states)
@@ -281,12 +240,12 @@ class Simulator:
         actors = []
         for spec, st in zip(self.scenario.actors, self.actor_states, strict=True):
             actors.append(ActorTruth(spec.actor_id, spec.type, spec.classification, st.x_m, st.y_m,
-                                     self.world.height_at((st.x_m, st.y_m)), st.yaw_rad, st.speed_mps, spec.length_m,
+                                     height(self.world, st.x_m, st.y_m), st.yaw_rad, st.speed_mps, spec.length_m,
                                      spec.width_m, spec.height_m, st.phase.value != "waiting"))
         lights = tuple(LightTruth(lt.light_id, lt.intersection_id, lt.phase_id, self.light_state(i),
                                   lt.plan.time_to_change_s(self.t_s))
                        for i, lt in enumerate(self.scenario.lights))
-        return GroundTruth(self.t_ns, vs, self.world.height_at((cx, cy)), math.atan(grade), tuple(actors), lights,
+        return GroundTruth(self.t_ns, vs, height(self.world, cx, cy), math.atan(grade), tuple(actors), lights,
                            self._faults_now)
 
 

@@ -344,7 +344,14 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
         k = int(np.searchsorted(t, c["t_s"]))
         k = min(k, len(t) - 1)
         ax.plot(ego[k, 1], ego[k, 2], "x", ms=12, color="red", mew=2)
-    ax.set_aspect("equal", adjustable="datalim")
+    # frame what happened: the ego's path, the goals and the actors' paths, with a margin
+    pts = [ego[:, 1:3], *(actors[:, j, :2] for j in range(actors.shape[1]))]
+    pts += [np.array([[g.pose.x_m, g.pose.y_m]]) for g in scenario.goals]
+    allp = np.vstack(pts)
+    lo, hi = allp.min(axis=0) - 25.0, allp.max(axis=0) + 25.0
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("x [m]")
     ax.set_ylabel("y [m]")
     ax.set_title(f"{scenario.name}: {'PASS' if summary['passed'] else 'FAIL'}")

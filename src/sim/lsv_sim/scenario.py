@@ -26,6 +26,7 @@ file, the key (``actors[2].type``), what was expected and what was found, all at
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -343,12 +344,40 @@ def _line(ck: _Checker, value: Any, key: str) -> tuple[tuple[float, float], tupl
     return (tuple(pts[0]), tuple(pts[1]))
 
 
-def _light(ck: _Checker, value: Any, key: str) -> TrafficLight | None:
-    m = ck.mapping(value, key, ("id", "intersection_id", "phase_id", "stop_line", "heading_deg", "plan", "offset_s"),
-                   required=("id", "stop_line", "heading_deg", "plan"))
+def _world_stop_line(ck: _Checker, m: Mapping, key: str, world: Any | None) -> tuple[Any, float, int, int] | None:
+    """(line, heading_deg, intersection_id, phase_id) of the map's stop line ``stop_line_id``."""
+    sid = m.get("stop_line_id")
+    lines = getattr(world, "stop_lines", None) or {}
+    if not isinstance(lines, Mapping):
+        lines = {sl.id: sl for sl in lines}
+    if sid not in lines:
+        ck.fail(f"{key}.stop_line_id", f"a stop line id of the map {sorted(lines) or '(no map with stop lines)'}",
+                sid)
+        return None
+    sl = lines[sid]
+    pts = np.asarray(sl.points, dtype=np.float64)[:, :2]
+    cl = np.asarray(world.centerline(sl.lanelet_ids[0]))[:, :2]  # the lanelet that ends at the line
+    heading = math.degrees(math.atan2(cl[-1, 1] - cl[-2, 1], cl[-1, 0] - cl[-2, 0]))
+    return (tuple(pts[0]), tuple(pts[1])), heading, int(sl.intersection_id), int(sl.phase_id)
+
+
+def _light(ck: _Checker, value: Any, key: str, world: Any | None = None) -> TrafficLight | None:
+    m = ck.mapping(value, key, ("id", "intersection_id", "phase_id", "stop_line", "stop_line_id", "heading_deg",
+                                "plan", "offset_s"),
+                   required=("plan",) if "stop_line_id" in (value or {}) else ("id", "stop_line", "heading_deg",
+                                                                               "plan"))
+    if "stop_line_id" in m:
+        found = _world_stop_line(ck, m, key, world)
+        if found is None:
+            return None
+        line, heading, inter, phase = found
+        m.setdefault("intersection_id", inter)
+        m.setdefault("phase_id", phase)
+        m.setdefault("id", f"stop_line_{m['stop_line_id']}")
+    else:
+        line = _line(ck, m.get("stop_line"), f"{key}.stop_line")
+        heading = ck.number(m, "heading_deg", key, lo=-360.0, hi=360.0)
     lid = ck.string(m, "id", key)
-    line = _line(ck, m.get("stop_line"), f"{key}.stop_line")
-    heading = ck.number(m, "heading_deg", key, lo=-360.0, hi=360.0)
     steps = []
     for j, s in enumerate(ck.items(m.get("plan"), f"{key}.plan")):
         sk = f"{key}.plan[{j}]"
@@ -518,10 +547,20 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
                 ck.fail(f"actors[{i}].id", "a unique actor id", spec.actor_id)
             ids.add(spec.actor_id)
             actors.append(spec)
+    map_world = world if mp.world == "district" else None
     lights = [lt for i, v in enumerate(ck.items(top.get("lights"), "lights"))
-              if (lt := _light(ck, v, f"lights[{i}]")) is not None]
+              if (lt := _light(ck, v, f"lights[{i}]", map_world)) is not None]
     crosswalks = []
-    for i, c in enumerate(ck.items(top.get("crosswalks"), "crosswalks")):
+    cw_items = top.get("crosswalks")
+    if cw_items == "from_map":
+        cw_items = []
+        if map_world is None:
+            ck.fail("crosswalks", "a list (from_map needs map.world: district)", "from_map")
+        else:
+            cws = map_world.crosswalks.values() if isinstance(map_world.crosswalks, Mapping) else map_world.crosswalks
+            crosswalks = [Crosswalk(str(getattr(c, "name", "") or c.id), np.asarray(c.polygon, float)[:, :2])
+                          for c in cws]
+    for i, c in enumerate(ck.items(cw_items, "crosswalks")):
         cm = ck.mapping(c, f"crosswalks[{i}]", ("id", "polygon"), required=("id", "polygon"))
         poly = ck.points(cm.get("polygon"), f"crosswalks[{i}].polygon", 3)
         cid = ck.string(cm, "id", f"crosswalks[{i}]")
@@ -574,6 +613,67 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
                     faults=tuple(faults), pass_criteria=criteria)
 
 
+class SyntheticWorld:
+    """The world of a ``map.world: synthetic`` scenario: a plane of constant grade rising along +x,
+    the file's roads, and a local tangent-plane projection about the map origin (the same calls
+    as ``lsv_sim.world.World`` that the simulator uses)."""
+
+    lanelet_map = None
+    stop_lines: dict = {}  # noqa: RUF012 - read-only, shared
+    crosswalks: dict = {}  # noqa: RUF012
+    places: dict = {}  # noqa: RUF012
+
+    def __init__(self, spec: MapSpec):
+        from lsv_v2x_client.projection import LocalProjection
+
+        self.spec = spec
+        self.origin_lat_deg = spec.origin_lat_deg
+        self.origin_lon_deg = spec.origin_lon_deg
+        self._proj = LocalProjection(spec.origin_lat_deg, spec.origin_lon_deg)
+        self._g = spec.grade_pct / 100.0
+
+    def height_at(self, xy: Any) -> np.ndarray:
+        """(N, 2) x, y -> (N,) height of the plane."""
+        return self._g * np.asarray(xy, dtype=np.float64).reshape(-1, 2)[:, 0]
+
+    def grade_at(self, x: float, y: float, yaw: float) -> float:
+        """Rise/run along the heading ``yaw``."""
+        return self._g * math.cos(yaw)
+
+    def to_latlon(self, x: float, y: float, z: float = 0.0) -> tuple[float, float]:
+        lat, lon = self._proj.inverse(x, y)
+        return float(lat), float(lon)
+
+    def from_latlon(self, lat: float, lon: float) -> tuple[float, float]:
+        return self._proj.forward_point(lat, lon)
+
+    def to_geodetic(self, x: float, y: float, z: float) -> tuple[float, float, float]:
+        lat, lon = self.to_latlon(x, y)
+        return lat, lon, z
+
+
+@functools.lru_cache(maxsize=4)
+def _district(path: str | None) -> Any:
+    from lsv_sim.world import load_world  # the Lanelet2 district (lanelet2 import is slow: only when needed)
+
+    return load_world(path)
+
+
+def make_world(spec: MapSpec) -> Any:
+    """The world a scenario runs in: synthetic, or the Lanelet2 district (loaded once per process)."""
+    if spec.world == "synthetic":
+        return SyntheticWorld(spec)
+    try:
+        return _district(spec.path)
+    except (ImportError, OSError, RuntimeError) as err:
+        raise ScenarioError(f"map: cannot load the district map {spec.path or '(default)'}: {err}") from err
+
+
+def height(world: Any, x: float, y: float) -> float:
+    """Road height at (x, y) from a world's vectorised ``height_at``."""
+    return float(np.asarray(world.height_at(np.array([[x, y]], dtype=np.float64))).reshape(-1)[0])
+
+
 def resolve_path(path: str | Path | None) -> Path:
     """A scenario path: None/'' -> the default scenario; a bare name -> the shipped scenario of that name."""
     if path is None or str(path) == "":
@@ -595,6 +695,12 @@ def load_scenario(path: str | Path | None = None, world: Any | None = None) -> S
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ScenarioError(f"{p}: not valid YAML: {err}") from err
+    if world is None and isinstance(data, Mapping) and isinstance(data.get("map"), Mapping) \
+            and data["map"].get("world") == "district":
+        ck = _Checker(str(p))
+        spec = _map(ck, data["map"])
+        if not ck.problems:
+            world = make_world(spec)
     return parse_scenario(data, str(p), world)
 
 

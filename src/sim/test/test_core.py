@@ -53,7 +53,7 @@ def straight(grade_pct: float = 0.0, duration: float = 12.0, **extra):
 
 
 def test_without_commands_the_ego_stays_parked_and_the_run_ends() -> None:
-    sim = run(Simulator(load_scenario(), CONFIG))
+    sim = run(Simulator(load_scenario("crossing_synthetic"), CONFIG))
     assert sim.done and sim.steps == 6000 and len(sim.trace) == 6001
     assert sim.ego.distance_m == 0.0 and sim.ego.speed_mps == 0.0
     ego, _actors, _lights = sim.trace.view()
@@ -89,12 +89,13 @@ def test_hill_start_holds_without_rolling_back() -> None:
 
 def test_same_inputs_same_run() -> None:
     plan = Driver(lambda t: 1.0 if t < 3.0 else (0.0 if t < 10.0 else -1.5))
-    a = run(Simulator(load_scenario("pedestrian_behind_parked_car"), CONFIG), plan)
-    b = run(Simulator(load_scenario("pedestrian_behind_parked_car"), CONFIG), Driver(plan.plan))
+    a = run(Simulator(load_scenario("crossing_synthetic"), CONFIG), plan, seconds=30.0)
+    b = run(Simulator(load_scenario("crossing_synthetic"), CONFIG), Driver(plan.plan), seconds=30.0)
     for x, y in zip(a.trace.view(), b.trace.view(), strict=True):
         assert np.array_equal(x, y)
     assert a.trace.events == b.trace.events
-    assert any("ped-hidden moving" in e for _, e in a.trace.events)  # the ego triggered the pedestrian
+    assert a.ego.distance_m > 20.0
+    assert any("ped-east moving" in e for _, e in a.trace.events)
 
 
 def test_lights_follow_their_plan_and_faults_switch_on_and_off() -> None:
@@ -125,7 +126,7 @@ def test_synthetic_world_grade_height_and_projection() -> None:
     assert w.grade_at(0.0, 0.0, 0.0) == pytest.approx(0.1)
     assert w.grade_at(0.0, 0.0, math.pi) == pytest.approx(-0.1)
     assert w.grade_at(0.0, 0.0, math.pi / 2) == pytest.approx(0.0)
-    assert w.height_at((50.0, 3.0)) == pytest.approx(5.0)
+    assert w.height_at([[50.0, 3.0], [0.0, 0.0]]).tolist() == pytest.approx([5.0, 0.0])
     lat, lon = w.to_latlon(100.0, 50.0)
     assert w.from_latlon(lat, lon) == pytest.approx((100.0, 50.0), abs=1e-6)
 
@@ -135,7 +136,7 @@ def test_rsu_messages_from_ground_truth_decode_in_the_v2x_client() -> None:
     from lsv_v2x_client.messages import Bsm, MapData, Rsi, Rsm, Spat
     from lsv_v2x_client.messages import LightState as V2xLight
 
-    sc = load_scenario("default")
+    sc = load_scenario("crossing_synthetic")
     sim = Simulator(sc, CONFIG)
     run(sim, seconds=26.0)  # west red -> green at 25 s, pedestrian and cross traffic out
     rsu = ScenarioRsu(sc, sim.world)
@@ -155,7 +156,16 @@ def test_rsu_messages_from_ground_truth_decode_in_the_v2x_client() -> None:
     bsms = [m for m in first if isinstance(m, Bsm)]
     assert len(bsms) == 1 and not bsms[0].is_emergency  # the moving cross-traffic car
 
-    ev = load_scenario("emergency_vehicle_behind")
+    ev = straight(actors=[{"id": "amb", "type": "emergency_vehicle", "waypoints": [[-50, 0], [100, 0]]}],
+                  v2x={"enabled": True, "rsu": {"position": [0, 0]}})
     sim2 = run(Simulator(ev, CONFIG), seconds=5.0)
     ems = [m for m in ScenarioRsu(ev, sim2.world).messages(sim2.ground_truth(), t0) if isinstance(m, Bsm)]
     assert len(ems) == 1 and codec.decode(codec.encode(ems[0])).is_emergency
+
+
+def test_district_world_heights_and_grades_reach_the_ego() -> None:
+    sim = run(Simulator(load_scenario("hill_start_stop"), CONFIG), seconds=0.1)
+    gt = sim.ground_truth()
+    assert gt.ego_z_m > 12.0  # patrol_start is above the junction (12 m)
+    assert gt.ego_pitch_rad > 0.02  # nose up on the climb
+    assert sim.world.grade_at(1.75, 112.8, math.pi / 2) == pytest.approx(0.116, abs=0.01)

@@ -11,20 +11,22 @@ import yaml
 
 from lsv_sim.actors import ActorType
 from lsv_sim.scenario import (
-    DEFAULT_SCENARIO,
+    SCENARIO_DIR,
     ScenarioError,
     load_scenario,
+    make_world,
     parse_scenario,
     resolve_path,
     shipped_scenarios,
 )
 
-REQUIRED = {"delivery_red_light", "pedestrian_behind_parked_car", "emergency_vehicle_behind", "hill_start_stop",
+REQUIRED = {"delivery_red_light", "crossing_synthetic", "pedestrian_behind_parked_car", "emergency_vehicle_behind",
+            "hill_start_stop",
             "patrol_loop", "gnss_dropout", "v2x_silent"}
 
 
 def base() -> dict:
-    return yaml.safe_load(DEFAULT_SCENARIO.read_text())
+    return yaml.safe_load((SCENARIO_DIR / "crossing_synthetic.yaml").read_text())
 
 
 def problems(data: dict) -> str:
@@ -38,12 +40,11 @@ def problems(data: dict) -> str:
 def test_every_shipped_scenario_loads_and_the_required_ones_exist() -> None:
     names = {load_scenario(p).name for p in shipped_scenarios()}
     assert names >= REQUIRED
-    assert load_scenario(None).name == "delivery_red_light"  # the default
     assert resolve_path("hill_start_stop").name == "hill_start_stop.yaml"
 
 
-def test_default_scenario_contents() -> None:
-    sc = load_scenario()
+def test_synthetic_crossing_contents() -> None:
+    sc = load_scenario("crossing_synthetic")
     assert sc.v2x.enabled and sc.lights and sc.crosswalks and sc.goals
     assert sc.ego_start.x_m == -70.0 and sc.ego_start.yaw_rad == 0.0
     ped = next(a for a in sc.actors if a.actor_id == "ped-east")
@@ -117,6 +118,25 @@ def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
         load_scenario(bad)
 
 
+def test_default_scenario_in_the_district_uses_the_map() -> None:
+    sc = load_scenario(None)
+    assert sc.name == "delivery_red_light" and sc.map.world == "district"
+    assert (sc.ego_start.x_m, sc.ego_start.y_m) == (-135.0, -1.75)  # place: depot
+    west = next(lt for lt in sc.lights if lt.light_id == "west")
+    assert (west.intersection_id, west.phase_id) == (101, 2)  # from the map's stop line 10059
+    assert west.stop_line[0][0] == pytest.approx(-12.0, abs=1e-3) and west.heading_rad == pytest.approx(0.0, abs=1e-3)
+    assert {c.crosswalk_id for c in sc.crosswalks} >= {"west_south"}  # crosswalks: from_map
+    d = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
+    d["mission"]["goals"][0].update(x=-30, y=-40)  # between the streets
+    with pytest.raises(ScenarioError, match=r"mission.goals\[0\]: expected a goal on the map, got '\(-30, -40\): "
+                                            r"[0-9.]+ m from the nearest lanelet'"):
+        parse_scenario(d, "bad.yaml", make_world(sc.map))
+    d = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
+    d["lights"][0]["stop_line_id"] = 4242
+    with pytest.raises(ScenarioError, match=r"lights\[0\].stop_line_id: expected a stop line id of the map \[10053,"):
+        parse_scenario(d, "bad.yaml", make_world(sc.map))
+
+
 def test_places_of_a_world_resolve() -> None:
     class World:
         def __init__(self) -> None:
@@ -131,7 +151,7 @@ def test_places_of_a_world_resolve() -> None:
 
 def test_fault_activity_window() -> None:
     sc = load_scenario("gnss_dropout")
-    assert [f.type for f in sc.faults_active(7.9)] == []
-    assert [f.type for f in sc.faults_active(8.0)] == ["gnss_dropout"]
-    assert [f.type for f in sc.faults_active(23.0)] == []
+    assert [f.type for f in sc.faults_active(14.9)] == []
+    assert [f.type for f in sc.faults_active(15.0)] == ["gnss_dropout"]
+    assert [f.type for f in sc.faults_active(35.0)] == []
     assert load_scenario("v2x_silent").faults_active(1e6)[0].type == "v2x_silent"  # no duration: to the end
