@@ -97,3 +97,37 @@ def test_scan_of_the_district_sees_roads_buildings_and_labels() -> None:
     # the uphill road ahead rises in the sensor frame
     car_pts = pts[oid == 11]
     assert car_pts["x"].min() == pytest.approx(15.0 - 2.25, abs=0.3)
+
+
+def test_actor_ray_culling_gives_the_same_hits_as_one_combined_scene() -> None:
+    """Only rays in the actors' bounding cones are cast against them: compare with a scene that
+    holds the ground and every actor, over all rays."""
+    import open3d as o3d
+
+    from lsv_sim.sensors import actors_mesh
+    from lsv_sim.sensors.lidar import beam_directions, make_scene
+
+    rng = np.random.default_rng(4)
+    rad, ang = rng.uniform(6.0, 40.0, 15), rng.uniform(-math.pi, math.pi, 15)
+    actors = [Actor(i + 1, ObjectClass.CAR, (float(rad[i] * math.cos(ang[i])), float(rad[i] * math.sin(ang[i])), 0.0,
+                                             float(rng.uniform(-3, 3))), (4.5, 1.8, 1.5)) for i in range(15)]
+    actors.append(Actor(99, ObjectClass.PEDESTRIAN, (0.5, 0.3, 0.0, 0.0), (0.6, 0.6, 1.8)))  # around the sensor
+    caster = RayCaster(ground_plane())
+    dirs, _ = beam_directions(LidarParams(azimuth_steps=900))
+    rays = np.zeros((len(dirs), 6), np.float32)
+    rays[:, :3] = (0.0, 0.0, 1.0)
+    rays[:, 3:] = dirs
+    t, _, oid, _ = caster.cast(rays, actors)
+    assert caster.last_actor_rays == len(rays)  # the sensor is inside the pedestrian's sphere
+    gv, gt, _ = ground_plane()
+    av, at, aoid, _ = actors_mesh(actors)
+    both = make_scene(np.vstack([gv, av]), np.vstack([gt, at + len(gv)]))
+    r = both.cast_rays(o3d.core.Tensor(rays))
+    t_ref = r["t_hit"].numpy()
+    prim = r["primitive_ids"].numpy()
+    oid_ref = np.where(np.isfinite(t_ref) & (prim >= len(gt)), aoid[np.clip(prim - len(gt), 0, len(aoid) - 1)], 0)
+    assert np.allclose(t, t_ref, atol=1e-4, equal_nan=True)
+    assert np.array_equal(oid, oid_ref)
+    # without the actor around the sensor, culling leaves most rays out
+    caster.cast(rays, actors[:-1])
+    assert caster.last_actor_rays < 0.5 * len(rays)

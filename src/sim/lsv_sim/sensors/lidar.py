@@ -94,19 +94,47 @@ def make_scene(vertices: np.ndarray, triangles: np.ndarray) -> o3d.t.geometry.Ra
 
 
 class RayCaster:
-    """The static world as one scene (built once) + the actors as a second scene per call."""
+    """The static world as one scene (built once) + the actors as a second, small scene.
+
+    Casting costs per ray far more than per triangle, so only the rays that can reach an actor
+    are cast against the actors: those inside the cone an actor's bounding sphere subtends
+    from the sensor, and not stopped by the static world before the sphere. All rays of one
+    call must share their origin and have unit directions (true for the lidar and camera).
+    """
 
     def __init__(self, static_mesh: tuple[np.ndarray, np.ndarray, np.ndarray]):
         v, t, c = static_mesh
         self.static_classes = np.asarray(c, dtype=np.uint8)
         self.static_scene = make_scene(v, t)
+        self._actor_key: tuple | None = None
+        self._actor_scene: tuple | None = None
+        self.last_actor_rays = 0
+
+    def _actors(self, actors: Sequence[Actor]) -> tuple:
+        """(scene, object ids per triangle, classes per triangle, sphere centres (K, 3), radii (K,)),
+        reused while the actors do not change (the lidar and the camera of one step share it)."""
+        key = tuple((a.object_id, a.class_id, np.asarray(a.pose, float).tobytes(), a.size, id(a.vertices))
+                    for a in actors)
+        if key != self._actor_key:
+            v, t, oid, cls = actors_mesh(actors)
+            centres, radii = [], []
+            start = 0
+            for a in actors:
+                n = len(a.vertices) if a.vertices is not None and a.triangles is not None else 8
+                pts = v[start:start + n].astype(np.float64)
+                start += n
+                lo, hi = pts.min(axis=0), pts.max(axis=0)
+                centres.append((lo + hi) / 2.0)
+                radii.append(float(np.linalg.norm(hi - lo)) / 2.0 + 1e-3)
+            self._actor_scene = (make_scene(v, t), oid, cls, np.array(centres), np.array(radii))
+            self._actor_key = key
+        return self._actor_scene
 
     def cast(self, rays: np.ndarray, actors: Sequence[Actor]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                         np.ndarray]:
-        """(N, 6) float32 rays (origin, direction) -> (t_hit (N,) float32 (inf = nothing),
-        normals (N, 3) float32, object ids (N,) int32, class ids (N,) uint8)."""
-        rays_t = o3d.core.Tensor(rays)
-        r = self.static_scene.cast_rays(rays_t)
+        """(N, 6) float32 rays (one shared origin, unit directions) -> (t_hit (N,) float32, inf = nothing;
+        normals (N, 3) float32; object ids (N,) int32, 0 = static; class ids (N,) uint8)."""
+        r = self.static_scene.cast_rays(o3d.core.Tensor(rays))
         t_hit = r["t_hit"].numpy()
         normals = r["primitive_normals"].numpy()
         prim = r["primitive_ids"].numpy()
@@ -114,17 +142,39 @@ class RayCaster:
         cls = np.zeros(len(rays), np.uint8)
         cls[hit] = self.static_classes[prim[hit]]
         oid = np.zeros(len(rays), np.int32)
-        if actors:
-            av, at, aoid, acls = actors_mesh(actors)
-            ra = make_scene(av, at).cast_rays(rays_t)
-            ta = ra["t_hit"].numpy()
-            closer = ta < t_hit
-            if closer.any():
-                pa = ra["primitive_ids"].numpy()[closer]
-                t_hit = np.where(closer, ta, t_hit)
-                normals[closer] = ra["primitive_normals"].numpy()[closer]
-                oid[closer] = aoid[pa]
-                cls[closer] = acls[pa]
+        self.last_actor_rays = 0
+        if not actors or len(rays) == 0:
+            return t_hit, normals, oid, cls
+        scene, aoid, acls, centres, radii = self._actors(actors)
+        origin = rays[0, :3].astype(np.float64)
+        d = [np.ascontiguousarray(rays[:, 3 + i]) for i in range(3)]
+        cand = np.zeros(len(rays), bool)
+        for c, rad in zip(centres, radii, strict=True):
+            v = c - origin
+            dist = float(np.linalg.norm(v))
+            if dist <= rad:
+                cand[:] = True
+                break
+            cos_cone = math.sqrt(1.0 - (rad / dist) ** 2)
+            u = (v / dist).astype(np.float32)
+            cos_ray = d[0] * u[0]
+            cos_ray += d[1] * u[1]
+            cos_ray += d[2] * u[2]
+            cand |= (cos_ray >= cos_cone) & (t_hit > dist - rad)
+        idx = np.flatnonzero(cand)
+        self.last_actor_rays = len(idx)
+        if len(idx) == 0:
+            return t_hit, normals, oid, cls
+        ra = scene.cast_rays(o3d.core.Tensor(np.take(rays, idx, axis=0)))
+        ta = ra["t_hit"].numpy()
+        closer = ta < t_hit[idx]
+        if closer.any():
+            sel = idx[closer]
+            pa = ra["primitive_ids"].numpy()[closer]
+            t_hit[sel] = ta[closer]
+            normals[sel] = ra["primitive_normals"].numpy()[closer]
+            oid[sel] = aoid[pa]
+            cls[sel] = acls[pa]
         return t_hit, normals, oid, cls
 
 
