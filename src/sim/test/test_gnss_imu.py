@@ -146,3 +146,18 @@ def test_messages_carry_frames_and_the_sample_time() -> None:
     imu = m.imu(ImuSample((0.0, 0.0, 0.0, 1.0), (0.0, 0.0, 0.1), (0.0, 0.0, 9.8), 1e-4, 1e-6, 1e-3), stamp_ns)
     assert imu.header.frame_id == "imu" and imu.angular_velocity.z == 0.1
     assert imu.linear_acceleration_covariance[4] == 1e-3
+
+
+def test_sensors_param_file_builds_every_sensor_params_class() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from lsv_common.params import build_params, flatten
+    from lsv_sim.sensors.camera import CameraParams
+    from lsv_sim.sensors.lidar import LidarParams
+
+    path = Path(__file__).resolve().parent.parent / "config" / "sensors.param.yaml"
+    flat = flatten(yaml.safe_load(path.read_text())["/**"]["ros__parameters"])
+    for cls in (LidarParams, CameraParams, GnssParams, ImuParams, Extrinsics):
+        assert build_params(cls, flat, str(path)) == cls()
