@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import can
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -97,6 +98,12 @@ class SimNodeParams:
         "python-can channel", optional=True, name="bus.channel"))
     bus_bitrate: int = field(default=500000, metadata=spec(
         "CAN bitrate", unit="bit/s", min=10_000, max=1_000_000, optional=True, name="bus.bitrate"))
+    sensors_lidar: bool = field(default=True, metadata=spec(
+        "render and publish the lidar (district maps: needs the world's mesh)", optional=True, name="sensors.lidar"))
+    sensors_camera: bool = field(default=True, metadata=spec(
+        "render and publish the camera (district maps)", optional=True, name="sensors.camera"))
+    sensors_gnss: bool = field(default=True, metadata=spec("publish GNSS fixes", optional=True, name="sensors.gnss"))
+    sensors_imu: bool = field(default=True, metadata=spec("publish IMU samples", optional=True, name="sensors.imu"))
     rsu_target_address: str = field(default="127.0.0.1", metadata=spec(
         "where the simulated RSU sends its datagrams (loopback: never off this machine)", optional=True,
         name="rsu.target_address"))
@@ -114,6 +121,135 @@ def _stamp(ns: int) -> object:
 
 def _quat_z(yaw: float) -> tuple[float, float]:
     return math.sin(yaw / 2.0), math.cos(yaw / 2.0)
+
+
+ACTOR_CLASSES = {"pedestrian": "PEDESTRIAN", "cyclist": "CYCLIST", "car": "CAR", "parked_car": "CAR",
+                 "emergency_vehicle": "EMERGENCY_VEHICLE"}  # ActorType value -> lsv_sim.world.ObjectClass name
+
+
+class SensorSuite:
+    """Samples the simulated sensors (``lsv_sim.sensors`` cores) at their rates in simulated time
+    and publishes them stamped with the simulated sampling time. Lidar and camera need a world
+    with a static mesh (the district); GNSS and IMU work on any world."""
+
+    def __init__(self, node: Node, sim: Simulator, p: SimNodeParams, t0_ns: int):
+        from sensor_msgs.msg import CameraInfo, Image, Imu, NavSatFix, PointCloud2
+
+        from lsv_sim import sensors
+        from lsv_sim.sensors import gnss_imu
+
+        self.node, self.sim, self.t0_ns = node, sim, t0_ns
+        self.sensors, self.gi = sensors, gnss_imu
+        self.ext = load_params(node, sensors.Extrinsics)
+        self.gnss_p = load_params(node, gnss_imu.GnssParams)
+        self.imu_p = load_params(node, gnss_imu.ImuParams)
+        self.rng = np.random.default_rng(sim.scenario.seed + 1)
+        self.errors = 0
+        self.published: dict[str, int] = {}
+        self.zones = list(getattr(sim.world, "gnss_dropout_zones", []) or [])
+        self.lidar = self.camera = None
+        mesh = sim.world.static_mesh() if hasattr(sim.world, "static_mesh") and (p.sensors_lidar or p.sensors_camera) \
+            else None
+        if mesh is not None and p.sensors_lidar:
+            from lsv_sim.sensors.lidar import Lidar, LidarParams
+
+            self.lidar = Lidar(load_params(node, LidarParams), mesh)
+            self.lidar_pub = node.create_publisher(PointCloud2, "~/output/lidar/points", 2)
+        if mesh is not None and p.sensors_camera:
+            from lsv_sim.sensors.camera import Camera, CameraParams
+
+            caster = self.lidar.caster if self.lidar is not None else None
+            self.camera = Camera(load_params(node, CameraParams), None if caster else mesh,
+                                 getattr(sim.world, "traffic_lights", ()), caster=caster)
+            self.image_pub = node.create_publisher(Image, "~/output/camera/image", 2)
+            self.info_pub = node.create_publisher(CameraInfo, "~/output/camera/camera_info", 2)
+        self.gnss_pub = node.create_publisher(NavSatFix, "~/output/gnss/fix", 10) if p.sensors_gnss else None
+        self.imu_pub = node.create_publisher(Imu, "~/output/imu", 50) if p.sensors_imu else None
+        step = sim.step_ns
+
+        def every(rate_hz: float) -> int:
+            return max(1, round(NS / rate_hz / step))
+
+        self.every = {"lidar": every(self.lidar.params.rate_hz) if self.lidar else 0,
+                      "camera": every(self.camera.params.rate_hz) if self.camera else 0,
+                      "gnss": every(self.gnss_p.rate_hz), "imu": every(self.imu_p.rate_hz)}
+        self._signal_of_light = self._match_lights()
+
+    def _match_lights(self) -> dict[int, int]:
+        """World traffic-light id -> index of the scenario light on the same stop line."""
+        out: dict[int, int] = {}
+        lines = getattr(self.sim.world, "stop_lines", None) or []
+        lines = {sl.id: sl for sl in (lines.values() if isinstance(lines, dict) else lines)}
+        for tl in getattr(self.sim.world, "traffic_lights", None) or []:
+            sl = lines.get(tl.stop_line_id)
+            if sl is None:
+                continue
+            mid = np.asarray(sl.points, float)[:, :2].mean(axis=0)
+            for i, lt in enumerate(self.sim.scenario.lights):
+                if np.hypot(*(np.mean(np.asarray(lt.stop_line), axis=0) - mid)) < 1.0:
+                    out[tl.id] = i
+        return out
+
+    def _base(self, gt: GroundTruth) -> np.ndarray:
+        vs = gt.ego
+        z = float(np.asarray(self.sim.world.height_at(np.array([[vs.x_m, vs.y_m]]))).reshape(-1)[0])
+        return self.sensors.pose_matrix(vs.x_m, vs.y_m, z, 0.0, -gt.ego_pitch_rad, vs.yaw_rad)
+
+    def _actors(self, gt: GroundTruth) -> list:
+        from lsv_sim.world import ObjectClass
+
+        return [self.sensors.Actor(k + 1, int(ObjectClass[ACTOR_CLASSES[a.type.value]]),
+                                   (a.x_m, a.y_m, a.z_m, a.yaw_rad), (a.length_m, a.width_m, a.height_m))
+                for k, a in enumerate(gt.actors)]
+
+    def sample(self, steps: int) -> None:
+        """Sample and publish what is due at this step (errors are counted and logged, never fatal)."""
+        due = [k for k, n in self.every.items() if n and steps % n == 0]
+        faults = self.sim.faults()
+        due = [k for k in due if f"{k}_dropout" not in faults]
+        if not due:
+            return
+        gt = self.sim.ground_truth()
+        stamp_ns = self.t0_ns + gt.t_ns
+        from lsv_sim.sensors import messages
+
+        for kind in due:
+            try:
+                getattr(self, f"_{kind}")(gt, stamp_ns, messages)
+                self.published[kind] = self.published.get(kind, 0) + 1
+            except (ValueError, RuntimeError, IndexError, KeyError) as err:
+                self.errors += 1
+                self.node.get_logger().error(f"{kind} sensor failed: {err}", throttle_duration_sec=5.0)
+
+    def _lidar(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+        pose = self._base(gt) @ self.ext.matrix("lidar")
+        self.lidar_pub.publish(messages.pointcloud(self.lidar.scan(pose, self._actors(gt), self.rng), stamp_ns))
+
+    def _camera(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+        pose = self._base(gt) @ self.ext.matrix("camera")
+        signals = {}
+        for tl_id, i in self._signal_of_light.items():
+            name = gt.lights[i].state.name.lower()
+            if name in ("red", "yellow", "green"):
+                signals[tl_id] = name
+        frame = self.camera.render(pose, self._actors(gt), None, self.rng, signals)
+        self.image_pub.publish(messages.image(frame, stamp_ns))
+        self.info_pub.publish(messages.camera_info(self.camera.camera_info(), stamp_ns))
+
+    def _gnss(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+        if self.gnss_pub is None:
+            return
+        antenna = (self._base(gt) @ self.ext.matrix("gnss"))[:3, 3]
+        fix = self.gi.gnss_measure(self.gnss_p, antenna, self.sim.world.to_geodetic, self.zones, self.rng)
+        self.gnss_pub.publish(messages.navsatfix(fix, stamp_ns))
+
+    def _imu(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+        if self.imu_pub is None:
+            return
+        vs = gt.ego
+        truth = self.gi.vehicle_imu_truth(vs.yaw_rad, vs.speed_mps, vs.accel_mps2, vs.yaw_rate_rps,
+                                          math.tan(gt.ego_pitch_rad))
+        self.imu_pub.publish(messages.imu(self.gi.imu_measure(self.imu_p, truth, self.rng), stamp_ns))
 
 
 class SimulatorNode(Node):
@@ -163,7 +299,13 @@ class SimulatorNode(Node):
         self.goal_pub = self.create_publisher(MissionGoal, "~/output/mission_goals", latched)
         self.command_sub = self.create_subscription(VehicleCommand, "~/input/command", self._on_command, 10)
         self.diagnostics = Diagnostics(self, self._diagnostics)
-        # 4. V2X
+        # 4. sensors (the world/sensor cores of lsv_sim.sensors)
+        self.sensors: SensorSuite | None = None
+        try:
+            self.sensors = SensorSuite(self, self.sim, p, self._t0_ns)
+        except ImportError as err:
+            self.get_logger().warning(f"simulated sensors unavailable ({err}): ground truth, CAN and V2X only")
+        # 5. V2X
         self.rsu = ScenarioRsu(self.scenario, self.sim.world) if self.scenario.v2x.enabled else None
         self._codec = None
         self._sock: socket.socket | None = None
@@ -172,7 +314,7 @@ class SimulatorNode(Node):
 
             self._codec = Codec(p.rsu_profile)
             self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        # 5. go: CAN receive thread and the simulation thread
+        # 6. go: CAN receive thread and the simulation thread
         self.reader = BusReader(self.bus, self._on_frame, name="sim-can-rx").start()
         self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
         self._thread.start()
@@ -257,6 +399,8 @@ class SimulatorNode(Node):
                                   timeout=0.005)
                 except can.CanError:
                     self.tx_errors += 1
+            if self.sensors is not None:
+                self.sensors.sample(self.sim.steps)
             gt = None
             if self.sim.steps % truth_every == 0:
                 gt = self.sim.ground_truth()
@@ -395,6 +539,9 @@ class SimulatorNode(Node):
                 "mode": s.mode, "fault_bits": s.fault_bits, "watchdog_trips": s.watchdog_trips,
                 "frames_in": self.sim.frames_in, "tx_errors": self.tx_errors, "bus_errors": self.reader.errors}),
             status("rsu", OK, "on" if self.rsu else "off", {"sent": self.udp_sent, "send_errors": self.udp_errors}),
+            status("sensors", WARN if self.sensors is None or self.sensors.errors else OK,
+                   "unavailable" if self.sensors is None else "publishing",
+                   {} if self.sensors is None else {**self.sensors.published, "errors": self.sensors.errors}),
         ]
 
     def close(self) -> None:
