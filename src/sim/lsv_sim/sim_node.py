@@ -136,10 +136,10 @@ class SensorSuite:
         from sensor_msgs.msg import CameraInfo, Image, Imu, NavSatFix, PointCloud2
 
         from lsv_sim import sensors
-        from lsv_sim.sensors import gnss_imu
+        from lsv_sim.sensors import gnss_imu, messages
 
         self.node, self.sim, self.t0_ns = node, sim, t0_ns
-        self.sensors, self.gi = sensors, gnss_imu
+        self.sensors, self.gi, self.messages = sensors, gnss_imu, messages
         self.ext = load_params(node, sensors.Extrinsics)
         self.gnss_p = load_params(node, gnss_imu.GnssParams)
         self.imu_p = load_params(node, gnss_imu.ImuParams)
@@ -211,11 +211,9 @@ class SensorSuite:
             return
         gt = self.sim.ground_truth()
         stamp_ns = self.t0_ns + gt.t_ns
-        from lsv_sim.sensors import messages
-
         for kind in due:
             try:
-                getattr(self, f"_{kind}")(gt, stamp_ns, messages)
+                getattr(self, f"_{kind}")(gt, stamp_ns, self.messages)
                 self.published[kind] = self.published.get(kind, 0) + 1
             except (ValueError, RuntimeError, IndexError, KeyError) as err:
                 self.errors += 1
