@@ -94,3 +94,14 @@ def test_static_mesh_has_all_classes_and_is_consistent(world: World) -> None:
     cent = v[road].mean(axis=1)
     assert np.allclose(cent[:, 2], world.height_at(cent[:, :2]), atol=0.05)
     assert world.static_mesh()[0] is v  # built once
+
+
+def test_projection_agrees_with_the_v2x_client(world: World) -> None:
+    """V2X positions must land where the map puts them: same tangent plane as lsv_v2x_client."""
+    from lsv_v2x_client.projection import LocalProjection
+
+    proj = LocalProjection(world.origin_lat_deg, world.origin_lon_deg, world.origin_alt_m)
+    for x, y in ((350.0, 0.0), (-150.0, 0.0), (200.0, 250.0), (100.0, -150.0)):
+        lat, lon = world.to_latlon(x, y, world.origin_alt_m)
+        px, py = proj.forward_point(lat, lon)
+        assert (float(px), float(py)) == pytest.approx((x, y), abs=0.01)
