@@ -1,0 +1,136 @@
+"""``localizer`` node: NavSatFix + Imu + VehicleStatus -> nav_msgs/Odometry (map -> base_link) at 50 Hz.
+
+Thin shell around ``localizer.Localizer``: 1. parameters, 2. subscriptions that hand each message to
+the core with the ROS time it arrived, 3. a 50 Hz timer on the ROS clock (``use_sim_time`` works)
+that predicts the state to now and publishes it, 4. /diagnostics at 1 Hz with the covariance and the
+health. The ``map -> base_link`` transform is the Odometry itself (header.frame_id "map",
+child_frame_id "base_link"): there is no tf2_msgs wheel here, so no /tf message is published.
+Nothing is published before the filter is initialised (the controller then stops: odometry missing).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
+
+from lsv_common.node import Diagnostics, load_params, run_node, status
+from lsv_localization.ekf import EkfParams
+from lsv_localization.localizer import Estimate, Localizer, LocalizerParams
+from lsv_msgs.msg import VehicleStatus
+
+
+def quaternion(roll: float, pitch: float, yaw: float) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of ZYX Euler angles (rad)."""
+    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy,
+            cr * cp * cy + sr * sp * sy)
+
+
+def odometry_msg(est: Estimate, msg: Odometry) -> Odometry:
+    """Fill ``msg`` from the estimate (pose covariance rows x, y, z, roll, pitch, yaw)."""
+    msg.header.frame_id = "map"
+    msg.child_frame_id = "base_link"
+    msg.pose.pose.position.x = est.x_m
+    msg.pose.pose.position.y = est.y_m
+    o = msg.pose.pose.orientation
+    o.x, o.y, o.z, o.w = quaternion(0.0, est.pitch_rad, est.yaw_rad)
+    P = est.covariance
+    cov = np.zeros((6, 6))
+    cov[0:2, 0:2] = P[0:2, 0:2]
+    cov[0:2, 5] = P[0:2, 2]
+    cov[5, 0:2] = P[2, 0:2]
+    cov[5, 5] = P[2, 2]
+    cov[2, 2] = 1e4  # height: not estimated
+    cov[3, 3] = cov[4, 4] = 0.01  # roll, pitch: from the IMU, roughly
+    msg.pose.covariance = [float(v) for v in cov.ravel()]
+    msg.twist.twist.linear.x = est.speed_mps
+    msg.twist.twist.angular.z = est.yaw_rate_rps
+    tcov = np.zeros((6, 6))
+    tcov[0, 0] = P[3, 3]
+    tcov[5, 5] = P[4, 4]
+    tcov[0, 5] = tcov[5, 0] = P[3, 4]
+    tcov[1, 1] = tcov[2, 2] = 0.01  # no side slip or vertical speed in the model
+    tcov[3, 3] = tcov[4, 4] = 1.0
+    msg.twist.covariance = [float(v) for v in tcov.ravel()]
+    return msg
+
+
+class LocalizerNode(Node):
+    def __init__(self) -> None:
+        super().__init__("localizer")
+        # 1. parameters
+        self.params = load_params(self, LocalizerParams)
+        self.core = Localizer(self.params, load_params(self, EkfParams))
+        self._published = 0
+        # 2. inputs and outputs
+        self.create_subscription(NavSatFix, "~/input/gnss", self._on_gnss, 10)
+        self.create_subscription(Imu, "~/input/imu", self._on_imu, 50)
+        self.create_subscription(VehicleStatus, "~/input/vehicle_status", self._on_status, 50)
+        self.create_subscription(PoseWithCovarianceStamped, "~/input/initial_pose", self._on_initial_pose, 1)
+        self.odom_pub = self.create_publisher(Odometry, "~/output/odometry", 10)
+        self.diagnostics = Diagnostics(self, self._collect_diagnostics)
+        # 3. 50 Hz output on the ROS clock
+        self.timer = self.create_timer(self.params.publish_period_s, self._publish)
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _on_gnss(self, msg: NavSatFix) -> None:
+        cov = None
+        if msg.position_covariance_type != NavSatFix.COVARIANCE_TYPE_UNKNOWN:
+            c = msg.position_covariance
+            cov = np.array([[c[0], c[1]], [c[3], c[4]]])  # east, north (ENU)
+        self.core.on_gnss(self._now_ns(), msg.latitude, msg.longitude, msg.status.status >= NavSatStatus.STATUS_FIX,
+                          cov)
+
+    def _on_imu(self, msg: Imu) -> None:
+        q = msg.orientation
+        orientation = None if msg.orientation_covariance[0] == -1.0 else (q.x, q.y, q.z, q.w)
+        accel_x = None if msg.linear_acceleration_covariance[0] == -1.0 else msg.linear_acceleration.x
+        self.core.on_imu(self._now_ns(), msg.angular_velocity.z, orientation, accel_x)
+
+    def _on_status(self, msg: VehicleStatus) -> None:
+        if msg.stale:
+            return  # frames timed out on the CAN side: never fuse old values (health turns ERROR on its own)
+        self.core.on_vehicle_status(self._now_ns(), msg.speed_mps, msg.steering_angle_rad)
+
+    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        q = msg.pose.pose.orientation
+        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        self.core.on_initial_pose(self._now_ns(), msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
+        self.get_logger().info(f"initial pose ({msg.pose.pose.position.x:.2f}, {msg.pose.pose.position.y:.2f}, "
+                               f"{yaw:.3f} rad)")
+
+    def _publish(self) -> None:
+        now = self.get_clock().now()
+        est = self.core.estimate(now.nanoseconds)
+        if est is None:
+            return
+        msg = odometry_msg(est, Odometry())
+        msg.header.stamp = now.to_msg()
+        self.odom_pub.publish(msg)
+        self._published += 1
+
+    def _collect_diagnostics(self) -> list[DiagnosticStatus]:
+        level, message, values = self.core.health(self._now_ns())
+        values = dict(values)
+        values["odometry_published"] = self._published
+        return [status("ekf", level, message, values)]
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(lambda: LocalizerNode(), args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
