@@ -251,7 +251,7 @@ GNSS_DROPOUT_ZONES = [  # urban canyon between tall buildings on the top street
 
 class _Ids:
     def __init__(self) -> None:
-        self.next = {"lanelet": 1000, "crosswalk": 3000, "regelem": 5000, "linestring": 10000,
+        self.next = {"lanelet": 1000, "crosswalk": 3000, "shoulder": 3500, "regelem": 5000, "linestring": 10000,
                      "polygon": 30000, "point": 100000}
 
     def __call__(self, kind: str) -> int:
@@ -348,6 +348,8 @@ def _street_lanelets(b: _Builder, st: Street, arms: list[_Arm]) -> dict:
         left = b.linestring(l_pts[::-1], type="curbstone", subtype="high")  # road on its left
         fwd = b.lanelet(f"{seg_name}.fwd", centre, right)
         bwd = b.lanelet(f"{seg_name}.bwd", centre.invert(), left)
+        if has_parking:  # the parking strip: Autoware's road shoulder (not routable for vehicles)
+            b.lanelet(f"{seg_name}.parking", right, curb, kind="shoulder", subtype="road_shoulder")
         info["segments"].append({"name": seg_name, "fwd": fwd.id, "bwd": bwd.id, "s": (float(a), float(e))})
         if k == 0:
             first = (fwd, bwd, c_pts[0], r_pts[0], l_pts[0])

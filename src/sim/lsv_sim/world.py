@@ -487,10 +487,9 @@ def _build_static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray
     lmap = world.lanelet_map
     mb = _MeshBuilder()
     C = ObjectClass
-    # roads: street lanelets (junction connectors overlap; the junction areas cover them)
-    for lid in world.road_lanelet_ids:
-        ll = lmap.laneletLayer[lid]
-        if "turn_direction" in ll.attributes:
+    # roads: street lanelets and shoulders (junction connectors overlap; the junction areas cover them)
+    for ll in lmap.laneletLayer:
+        if ll.attributes["subtype"] not in ("road", "road_shoulder") or "turn_direction" in ll.attributes:
             continue
         mb.strip(_polyline(ll.leftBound), _polyline(ll.rightBound), C.ROAD)
     for poly in lmap.polygonLayer:
