@@ -131,3 +131,10 @@ def test_actor_ray_culling_gives_the_same_hits_as_one_combined_scene() -> None:
     # without the actor around the sensor, culling leaves most rays out
     caster.cast(rays, actors[:-1])
     assert caster.last_actor_rays < 0.5 * len(rays)
+    # a forward-looking subset (like a camera): actors behind are skipped whole, hits unchanged
+    ahead = rays[:, 3] > 0.7
+    t2, _, oid2, _ = caster.cast(np.ascontiguousarray(rays[ahead]), actors[:-1])
+    r = make_scene(np.vstack([gv, av[:-8]]), np.vstack([gt, at[:-12] + len(gv)])).cast_rays(
+        o3d.core.Tensor(np.ascontiguousarray(rays[ahead])))
+    assert np.allclose(t2, r["t_hit"].numpy(), atol=1e-4)
+    assert np.count_nonzero(oid2) > 0

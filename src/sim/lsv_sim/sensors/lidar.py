@@ -137,10 +137,8 @@ class RayCaster:
         r = self.static_scene.cast_rays(o3d.core.Tensor(rays))
         t_hit = r["t_hit"].numpy()
         normals = r["primitive_normals"].numpy()
-        prim = r["primitive_ids"].numpy()
         hit = np.isfinite(t_hit)
-        cls = np.zeros(len(rays), np.uint8)
-        cls[hit] = self.static_classes[prim[hit]]
+        cls = np.where(hit, np.take(self.static_classes, r["primitive_ids"].numpy(), mode="clip"), 0).astype(np.uint8)
         oid = np.zeros(len(rays), np.int32)
         self.last_actor_rays = 0
         if not actors or len(rays) == 0:
@@ -148,6 +146,10 @@ class RayCaster:
         scene, aoid, acls, centres, radii = self._actors(actors)
         origin = rays[0, :3].astype(np.float64)
         d = [np.ascontiguousarray(rays[:, 3 + i]) for i in range(3)]
+        # the cone around the mean direction that holds every ray: actors outside it are skipped whole
+        mean = np.array([float(c.mean()) for c in d])
+        mean /= max(float(np.linalg.norm(mean)), 1e-9)
+        spread = math.acos(max(-1.0, min(1.0, float(np.min(d[0] * mean[0] + d[1] * mean[1] + d[2] * mean[2])))))
         cand = np.zeros(len(rays), bool)
         for c, rad in zip(centres, radii, strict=True):
             v = c - origin
@@ -155,12 +157,15 @@ class RayCaster:
             if dist <= rad:
                 cand[:] = True
                 break
-            cos_cone = math.sqrt(1.0 - (rad / dist) ** 2)
-            u = (v / dist).astype(np.float32)
+            half = math.asin(rad / dist)
+            u = v / dist
+            if math.acos(max(-1.0, min(1.0, float(u @ mean)))) > spread + half:
+                continue
+            u = u.astype(np.float32)
             cos_ray = d[0] * u[0]
             cos_ray += d[1] * u[1]
             cos_ray += d[2] * u[2]
-            cand |= (cos_ray >= cos_cone) & (t_hit > dist - rad)
+            cand |= (cos_ray >= math.cos(half)) & (t_hit > dist - rad)
         idx = np.flatnonzero(cand)
         self.last_actor_rays = len(idx)
         if len(idx) == 0:
