@@ -10,6 +10,7 @@ MRM state, its cause and the loop's overruns/jitter. A cycle that fails publishe
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -114,6 +115,7 @@ class ControllerNode(Node):
         self._errors = 0
         self._gate_counts = {"non_finite": 0, "accel": 0, "jerk": 0, "steer": 0, "steer_rate": 0}
         self._step_ms = 0.0
+        self._rt_applied = False
         # 2. inputs and outputs
         self.create_subscription(Trajectory, "~/input/trajectory", self._on_trajectory, 1)
         self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 1)
@@ -128,6 +130,16 @@ class ControllerNode(Node):
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
+
+    def _apply_realtime(self) -> None:
+        prio = self.params.realtime_priority
+        if prio <= 0:
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(prio))
+        except (OSError, AttributeError) as err:
+            self.get_logger().warning(f"cannot use SCHED_FIFO priority {prio} ({err}); the control loop runs "
+                                      "with normal scheduling")
 
     # --- inputs: convert once, stamp with the ROS time of arrival ---
     def _on_trajectory(self, msg: Trajectory) -> None:
@@ -174,6 +186,9 @@ class ControllerNode(Node):
 
     # --- the loop ---
     def _step(self, _mono_ns: int) -> None:
+        if not self._rt_applied:
+            self._rt_applied = True
+            self._apply_realtime()
         now = self._now_ns()
         t0 = time.perf_counter()
         msg = VehicleCommand()

@@ -69,6 +69,9 @@ class ControllerParams:
     required_nodes: list[str] = field(default_factory=list, metadata=spec(
         name="required_nodes", description="nodes whose /diagnostics heartbeat is required (empty: none)",
         optional=True))
+    realtime_priority: int = field(default=0, metadata=spec(
+        name="realtime_priority", description="SCHED_FIFO priority of the 50 Hz loop thread (0 = normal "
+        "scheduling); needs CAP_SYS_NICE, warns and carries on if refused", min=0, max=99, optional=True))
     hold_steering_when_stopped: bool = field(default=True, metadata=spec(
         name="hold_steering_when_stopped", description="keep the wheel still while STOPPED", optional=True))
 
