@@ -85,7 +85,7 @@ class Lighting:
     ambient: float = 0.35
     sky_horizon: tuple[float, float, float] = (0.78, 0.85, 0.92)
     sky_zenith: tuple[float, float, float] = (0.35, 0.55, 0.85)
-    haze_m: float = 600.0  # distance at which 63 % of a surface's colour is replaced by the horizon colour
+    haze_m: float = 600.0  # distance at which half of a surface's colour is replaced by the horizon colour
 
     @classmethod
     def at_time(cls, hours: float, overcast: float = 0.0) -> Lighting:
@@ -245,25 +245,32 @@ class Camera:
         m = as_matrix(pose)
         lighting = light if isinstance(light, Lighting) else (Lighting() if light is None else Lighting.at_time(light))
         t, n, ndot, oid, cls = self._trace(m, actors)
-        hit = np.isfinite(t) & (t <= p.max_range_m)
-        cls = np.where(hit, cls, 0).astype(np.uint8)
-        oid = np.where(hit, oid, 0).astype(np.int32)
-        depth = np.where(hit, t * self._cols[2], np.inf).astype(np.float32)
+        hit = t <= p.max_range_m  # inf and NaN compare False
+        cls = np.where(hit, cls, np.uint8(0))
+        oid = np.where(hit, oid, np.int32(0))
+        depth = np.where(hit, t * self._cols[2], np.float32(np.inf))
 
         # surfaces: albedo x (ambient + Lambert with normals turned towards the camera), haze, sky
         sun = lighting.sun_direction()
-        ns = n[:, 0] * sun[0] + n[:, 1] * sun[1] + n[:, 2] * sun[2]
-        lambert = np.clip(np.where(ndot > 0.0, -ns, ns), 0.0, None)
-        haze = 1.0 - np.exp(-np.where(hit, t, 0.0) / np.float32(lighting.haze_m))
-        gain = (lighting.ambient + lighting.sun * lambert) * (1.0 - haze)
-        actor = oid > 0
-        if actor.any():  # actors of one class differ a little in brightness, stably by id
+        ns = np.einsum("ij,j->i", n, sun)
+        lambert = np.where(ndot > 0.0, -ns, ns)
+        np.maximum(lambert, 0.0, out=lambert)
+        dist = np.where(hit, t, np.float32(0.0))
+        dist += np.float32(lighting.haze_m)
+        clear = np.divide(np.float32(lighting.haze_m), dist)  # haze_m / (t + haze_m): half haze at haze_m
+        lambert *= np.float32(lighting.sun)
+        lambert += np.float32(lighting.ambient)
+        gain = lambert
+        gain *= clear
+        actor = np.flatnonzero(oid)
+        if len(actor):  # actors of one class differ a little in brightness, stably by id
             tint = ((oid[actor].astype(np.uint32) * np.uint32(2654435761)) >> np.uint32(24)).astype(np.float32)
             gain[actor] *= 0.8 + 0.4 * tint / 255.0
         horizon = np.asarray(lighting.sky_horizon, np.float32) * 255.0
         img = np.take(ALBEDO_255, cls, axis=0)
         img *= gain[:, None]
-        img += haze[:, None] * horizon
+        clear -= 1.0  # -> -haze
+        img -= clear[:, None] * horizon
         sky = np.flatnonzero(~hit)
         if len(sky):
             rot = m[:3, :3]
