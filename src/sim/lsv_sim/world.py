@@ -137,15 +137,25 @@ def _projector(lat: float, lon: float, alt: float):
     return LocalCartesianProjector(Origin(lat, lon, alt))
 
 
-def load_world(path: str | Path | None = None) -> World:
-    """Load a district map (``.osm``, with its ``.yaml`` beside it); None = the default district."""
+def load_world(path: str | Path | None = None, origin: tuple[float, float, float] | None = None) -> World:
+    """Load a district map (``.osm`` with its ``.yaml`` beside it); None = the default district.
+
+    A map without the ``.yaml`` (e.g. a site map) loads when ``origin`` = (lat, lon, alt) is given;
+    it then has no places, intersections or patrol loop, but heights, lanelets, signals, crosswalks,
+    routing and meshes work the same.
+    """
     import lanelet2
 
     osm = Path(path) if path is not None else DEFAULT_MAP
     meta_path = osm.with_suffix(".yaml")
-    if not osm.is_file() or not meta_path.is_file():
-        raise WorldError(f"map not found: need {osm} and {meta_path} (generate with `python -m lsv_sim.mapgen`)")
-    meta = yaml.safe_load(meta_path.read_text())
+    if not osm.is_file():
+        raise WorldError(f"map not found: {osm} (the district is generated with `python -m lsv_sim.mapgen`)")
+    if meta_path.is_file():
+        meta = yaml.safe_load(meta_path.read_text())
+    elif origin is not None:
+        meta = {"origin": {"lat_deg": origin[0], "lon_deg": origin[1], "alt_m": origin[2]}}
+    else:
+        raise WorldError(f"{meta_path} not found: give the map's origin (lat, lon, alt) to load {osm} without it")
     try:
         o = meta["origin"]
         projector = _projector(float(o["lat_deg"]), float(o["lon_deg"]), float(o.get("alt_m", 0.0)))
@@ -167,6 +177,7 @@ class World:
         self.meta = meta
         self.projector = projector
         self.source = source
+        self._mesh: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         o = meta["origin"]
         self.origin_lat_deg = float(o["lat_deg"])
         self.origin_lon_deg = float(o["lon_deg"])
@@ -476,7 +487,7 @@ def _marking(mb: _MeshBuilder, pts: np.ndarray, cls: int, dashed: bool) -> None:
 
 
 def _static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cached = getattr(world, "_mesh", None)
+    cached = world._mesh
     if cached is None:
         cached = _build_static_mesh(world)
         world._mesh = cached

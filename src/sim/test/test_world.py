@@ -105,3 +105,17 @@ def test_projection_agrees_with_the_v2x_client(world: World) -> None:
         lat, lon = world.to_latlon(x, y, world.origin_alt_m)
         px, py = proj.forward_point(lat, lon)
         assert (float(px), float(py)) == pytest.approx((x, y), abs=0.01)
+
+
+def test_a_map_without_metadata_loads_with_an_origin(tmp_path) -> None:
+    import shutil
+
+    from lsv_sim.world import DEFAULT_MAP, WorldError
+
+    osm = tmp_path / "site.osm"
+    shutil.copy(DEFAULT_MAP, osm)
+    with pytest.raises(WorldError, match="origin"):
+        load_world(osm)
+    w = load_world(osm, origin=(30.2741, 120.1551, 0.0))
+    assert not w.places and not w.intersections and len(w.traffic_lights) == 8
+    assert w.height_at(np.array([[0.0, 250.0]]))[0] == pytest.approx(27.0, abs=0.01)
