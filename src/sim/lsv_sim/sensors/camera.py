@@ -93,7 +93,7 @@ class Lighting:
         dimmer and flatter with ``overcast`` in [0, 1]; night outside 6..18."""
         day = math.sin(math.pi * (hours - 6.0) / 12.0)
         elevation = max(0.02, 1.2 * day)
-        azimuth = math.pi / 2.0 - math.pi * (hours - 6.0) / 12.0 - math.pi / 2.0  # east -> south -> west
+        azimuth = -math.pi * (hours - 6.0) / 12.0  # 0 = east at 6 h, -pi/2 = south at noon, -pi = west at 18 h
         daylight = max(0.05, day) * (1.0 - 0.6 * overcast)
         warm = 1.0 - max(0.0, day) ** 0.5
         horizon = (0.78 * daylight + 0.2 * warm, 0.85 * daylight + 0.05 * warm, 0.92 * daylight)
