@@ -64,7 +64,7 @@ def actors_around(world: World, pose: tuple[float, float, float, float], count: 
 
 def run(frames: int = 100, n_actors: int = 12, progress: bool = True) -> dict:
     world = load_world()
-    caster = RayCaster(world.static_mesh())
+    caster = RayCaster.for_world(world)
     lidar = Lidar(LidarParams(), caster=caster)
     camera = Camera(CameraParams(), caster=caster, traffic_lights=world.traffic_lights)
     ext = Extrinsics()

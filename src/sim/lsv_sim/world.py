@@ -77,6 +77,8 @@ class ObjectClass(enum.IntEnum):
 
 
 STATIC_CLASSES = frozenset(range(1, 10))
+#: material ids (> the class ids) of building facades, so the camera can give houses different colours
+BUILDING_MATERIALS = (200, 201, 202, 203, 204)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class World:
         self.projector = projector
         self.source = source
         self._mesh: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._mesh_materials: np.ndarray | None = None
         o = meta["origin"]
         self.origin_lat_deg = float(o["lat_deg"])
         self.origin_lon_deg = float(o["lon_deg"])
@@ -400,20 +403,28 @@ class World:
         and buildings, derived from the map (built once, cached; arrays are read-only)."""
         return _static_mesh(self)
 
+    def static_mesh_materials(self) -> np.ndarray:
+        """(T,) uint8 material of each ``static_mesh()`` triangle: its class id, except buildings,
+        which get one of ``BUILDING_MATERIALS`` (the camera's albedo table has a colour for each)."""
+        _static_mesh(self)
+        return self._mesh_materials
+
 
 class _MeshBuilder:
     def __init__(self) -> None:
         self.v: list[np.ndarray] = []
         self.t: list[np.ndarray] = []
         self.c: list[np.ndarray] = []
+        self.m: list[np.ndarray] = []
         self.n = 0
 
-    def add(self, verts: np.ndarray, tris: np.ndarray, cls: int) -> None:
+    def add(self, verts: np.ndarray, tris: np.ndarray, cls: int, material: int | None = None) -> None:
         if len(tris) == 0:
             return
         self.v.append(np.asarray(verts, np.float64))
         self.t.append(np.asarray(tris, np.int64) + self.n)
         self.c.append(np.full(len(tris), cls, np.uint8))
+        self.m.append(np.full(len(tris), cls if material is None else material, np.uint8))
         self.n += len(verts)
 
     def strip(self, left: np.ndarray, right: np.ndarray, cls: int) -> None:
@@ -428,13 +439,14 @@ class _MeshBuilder:
     def box(self, centre: np.ndarray, size: tuple[float, float, float], yaw: float, cls: int) -> None:
         self.add(*box_mesh(centre, size, yaw), cls)
 
-    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         v = np.concatenate(self.v).astype(np.float32)
         t = np.concatenate(self.t).astype(np.uint32)
         c = np.concatenate(self.c)
-        for a in (v, t, c):
+        m = np.concatenate(self.m)
+        for a in (v, t, c, m):
             a.setflags(write=False)
-        return v, t, c
+        return v, t, c, m
 
 
 _BOX_TRIS = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4], [1, 2, 6], [1, 6, 5],
@@ -487,14 +499,14 @@ def _marking(mb: _MeshBuilder, pts: np.ndarray, cls: int, dashed: bool) -> None:
 
 
 def _static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cached = world._mesh
-    if cached is None:
-        cached = _build_static_mesh(world)
-        world._mesh = cached
-    return cached
+    if world._mesh is None:
+        v, t, c, m = _build_static_mesh(world)
+        world._mesh = (v, t, c)
+        world._mesh_materials = m
+    return world._mesh
 
 
-def _build_static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _build_static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     lmap = world.lanelet_map
     mb = _MeshBuilder()
     C = ObjectClass
@@ -522,7 +534,8 @@ def _build_static_mesh(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 j = (i + 1) % n
                 walls += [[i, j, n + j], [i, n + j, n + i]]
             roof = [[n, n + i, n + i + 1] for i in range(1, n - 1)]  # convex footprints (mapgen: rectangles)
-            mb.add(verts, np.array(walls + roof), C.BUILDING)
+            material = BUILDING_MATERIALS[poly.id % len(BUILDING_MATERIALS)]
+            mb.add(verts, np.array(walls + roof), C.BUILDING, material)
     # curbs and sidewalks: every curbstone keeps the road on its left
     for ls in lmap.lineStringLayer:
         if "type" not in ls.attributes or ls.attributes["type"] != "curbstone":

@@ -129,7 +129,7 @@ def test_lit_traffic_lamp_is_drawn_in_its_colour() -> None:
     world = load_world()
     west = world.intersections["west"]
     light = next(t for t in world.traffic_lights if t.intersection_id == 101 and t.phase_id == west.phase_of_arm["E"])
-    cam = Camera(CameraParams(), world.static_mesh(), world.traffic_lights)
+    cam = Camera(CameraParams(), traffic_lights=world.traffic_lights, caster=RayCaster.for_world(world))
     z = float(world.height_at(np.array([[14.0, 1.75]]))[0])
     pose = optical_pose(14.0, 1.75, z + 1.6, yaw=math.pi, pitch=-0.05)  # waiting at the stop line, facing west
     for state, channel in (("red", 0), ("green", 1)):

@@ -94,6 +94,10 @@ def test_static_mesh_has_all_classes_and_is_consistent(world: World) -> None:
     cent = v[road].mean(axis=1)
     assert np.allclose(cent[:, 2], world.height_at(cent[:, :2]), atol=0.05)
     assert world.static_mesh()[0] is v  # built once
+    mat = world.static_mesh_materials()
+    assert len(mat) == len(t)
+    assert np.array_equal(mat[c != ObjectClass.BUILDING], c[c != ObjectClass.BUILDING])
+    assert len(np.unique(mat[c == ObjectClass.BUILDING])) >= 3  # facades in several colours
 
 
 def test_projection_agrees_with_the_v2x_client(world: World) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 from lsv_common.params import spec
 from lsv_sim.sensors import Actor, as_matrix, fill_rays
 from lsv_sim.sensors.lidar import RayCaster
-from lsv_sim.world import ObjectClass, TrafficLight
+from lsv_sim.world import BUILDING_MATERIALS, ObjectClass, TrafficLight
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ for _cls, _rgb in {
     ObjectClass.OBSTACLE: (1.00, 0.45, 0.00), ObjectClass.EGO: (0.60, 0.60, 0.60),
 }.items():
     ALBEDO[_cls] = _rgb
+for _mat, _rgb in zip(BUILDING_MATERIALS, ((0.70, 0.58, 0.44), (0.62, 0.62, 0.60), (0.66, 0.38, 0.30),
+                                            (0.80, 0.76, 0.66), (0.52, 0.56, 0.62)), strict=True):
+    ALBEDO[_mat] = _rgb  # facades: sandstone, concrete, brick, plaster, blue-grey
 ALBEDO_255 = ALBEDO * 255.0
 LAMP_RGB = {"red": (1.0, 0.1, 0.05), "yellow": (1.0, 0.75, 0.05), "green": (0.1, 1.0, 0.35)}
 LAMP_RADIUS = 0.16  # m
@@ -174,19 +177,19 @@ class Camera:
 
     def _trace(self, m: np.ndarray, actors: Sequence[Actor]) -> tuple[np.ndarray, ...]:
         """Per pixel (flat, H*W): t (ray length = range, inf = miss), normal (N, 3) in the map,
-        n . ray direction, object id, class id."""
+        n . ray direction, object id, class id, material id."""
         p = self.params
         rot = m[:3, :3]
         origin = m[:3, 3].astype(np.float32)
         dx, dy, dz = self._cols
         if not p.adaptive:
             rays = fill_rays(self._rays, origin, self._cols, rot)
-            t, n, oid, cls = self.caster.cast(rays, actors)
+            t, n, oid, cls, mat = self.caster.cast(rays, actors, materials=True)
             self.last_exact_fraction = 1.0
-            return t, n, np.einsum("ij,ij->i", n, rays[:, 3:]), oid, cls
+            return t, n, np.einsum("ij,ij->i", n, rays[:, 3:]), oid, cls, mat
         # 1. the half-resolution grid (even rows and columns)
         grid_rays = fill_rays(self._grid_rays, origin, self._grid_cols, rot)
-        t0, n0, o0, c0 = self.caster.cast(grid_rays, actors)
+        t0, n0, o0, c0, m0 = self.caster.cast(grid_rays, actors, materials=True)
         hit0 = np.isfinite(t0)
         ndot0 = np.einsum("ij,ij->i", n0, grid_rays[:, 3:])
         with np.errstate(invalid="ignore"):
@@ -218,6 +221,7 @@ class Camera:
         n = np.take(n0, parent, axis=0)
         o = np.take(o0, parent)
         c = np.take(c0, parent)
+        mat = np.take(m0, parent)
         t[self._grid] = t0
         ndot[self._grid] = ndot0
         # 4. pixels whose parent is not smooth are cast exactly
@@ -226,11 +230,11 @@ class Camera:
         idx = np.flatnonzero(exact)
         if len(idx):
             rays = fill_rays(self._rays[: len(idx)], origin, (dx[idx], dy[idx], dz[idx]), rot)
-            te, ne, oe, ce = self.caster.cast(rays, actors)
-            t[idx], n[idx], o[idx], c[idx] = te, ne, oe, ce
+            te, ne, oe, ce, me = self.caster.cast(rays, actors, materials=True)
+            t[idx], n[idx], o[idx], c[idx], mat[idx] = te, ne, oe, ce, me
             ndot[idx] = np.einsum("ij,ij->i", ne, rays[:, 3:])
         self.last_exact_fraction = len(idx) / len(t)
-        return t, n, ndot, o, c
+        return t, n, ndot, o, c, mat
 
     # -- shading ---------------------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class Camera:
         h, w = p.height, p.width
         m = as_matrix(pose)
         lighting = light if isinstance(light, Lighting) else (Lighting() if light is None else Lighting.at_time(light))
-        t, n, ndot, oid, cls = self._trace(m, actors)
+        t, n, ndot, oid, cls, mat = self._trace(m, actors)
         hit = t <= p.max_range_m  # inf and NaN compare False
         cls = np.where(hit, cls, np.uint8(0))
         oid = np.where(hit, oid, np.int32(0))
@@ -267,7 +271,7 @@ class Camera:
             tint = ((oid[actor].astype(np.uint32) * np.uint32(2654435761)) >> np.uint32(24)).astype(np.float32)
             gain[actor] *= 0.8 + 0.4 * tint / 255.0
         horizon = np.asarray(lighting.sky_horizon, np.float32) * 255.0
-        img = np.take(ALBEDO_255, cls, axis=0)
+        img = np.take(ALBEDO_255, np.where(hit, mat, np.uint8(0)), axis=0)
         img *= gain[:, None]
         clear -= 1.0  # -> -haze
         img -= clear[:, None] * horizon

@@ -24,7 +24,7 @@ import open3d as o3d
 from lsv_common.convert import POINT_XYZIR
 from lsv_common.params import spec
 from lsv_sim.sensors import Actor, actors_mesh, as_matrix, fill_rays
-from lsv_sim.world import ObjectClass
+from lsv_sim.world import ObjectClass, World
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,22 @@ class RayCaster:
     call must share their origin and have unit directions (true for the lidar and camera).
     """
 
-    def __init__(self, static_mesh: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    def __init__(self, static_mesh: tuple[np.ndarray, np.ndarray, np.ndarray], materials: np.ndarray | None = None):
+        """``static_mesh`` = ``World.static_mesh()``; ``materials`` = ``World.static_mesh_materials()``
+        (default: the class ids) for the camera's colours."""
         v, t, c = static_mesh
         self.static_classes = np.asarray(c, dtype=np.uint8)
+        self.static_materials = self.static_classes if materials is None else np.asarray(materials, np.uint8)
         self.static_scene = make_scene(v, t)
         self._actor_key: tuple | None = None
         self._actor_scene: tuple | None = None
         self.last_actor_rays = 0
+
+    @classmethod
+    def for_world(cls, world: World) -> RayCaster:
+        """The caster of a ``lsv_sim.world.World`` (its static mesh and facade materials): build it once
+        and share it between the lidar and the camera."""
+        return cls(world.static_mesh(), world.static_mesh_materials())
 
     def _actors(self, actors: Sequence[Actor]) -> tuple:
         """(scene, object ids per triangle, classes per triangle, sphere centres (K, 3), radii (K,)),
@@ -130,19 +139,22 @@ class RayCaster:
             self._actor_key = key
         return self._actor_scene
 
-    def cast(self, rays: np.ndarray, actors: Sequence[Actor]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                        np.ndarray]:
+    def cast(self, rays: np.ndarray, actors: Sequence[Actor], materials: bool = False) -> tuple[np.ndarray, ...]:
         """(N, 6) float32 rays (one shared origin, unit directions) -> (t_hit (N,) float32, inf = nothing;
-        normals (N, 3) float32; object ids (N,) int32, 0 = static; class ids (N,) uint8)."""
+        normals (N, 3) float32; object ids (N,) int32, 0 = static; class ids (N,) uint8), plus the
+        material of each hit (N,) uint8 (actors: their class) with ``materials``."""
         r = self.static_scene.cast_rays(o3d.core.Tensor(rays))
         t_hit = r["t_hit"].numpy()
         normals = r["primitive_normals"].numpy()
         hit = np.isfinite(t_hit)
-        cls = np.where(hit, np.take(self.static_classes, r["primitive_ids"].numpy(), mode="clip"), 0).astype(np.uint8)
+        prim = r["primitive_ids"].numpy()
+        cls = np.where(hit, np.take(self.static_classes, prim, mode="clip"), np.uint8(0))
+        mat = np.where(hit, np.take(self.static_materials, prim, mode="clip"), np.uint8(0)) if materials else None
         oid = np.zeros(len(rays), np.int32)
         self.last_actor_rays = 0
+        out = (t_hit, normals, oid, cls, mat) if materials else (t_hit, normals, oid, cls)
         if not actors or len(rays) == 0:
-            return t_hit, normals, oid, cls
+            return out
         scene, aoid, acls, centres, radii = self._actors(actors)
         origin = rays[0, :3].astype(np.float64)
         d = [np.ascontiguousarray(rays[:, 3 + i]) for i in range(3)]
@@ -169,7 +181,7 @@ class RayCaster:
         idx = np.flatnonzero(cand)
         self.last_actor_rays = len(idx)
         if len(idx) == 0:
-            return t_hit, normals, oid, cls
+            return out
         ra = scene.cast_rays(o3d.core.Tensor(np.take(rays, idx, axis=0)))
         ta = ra["t_hit"].numpy()
         closer = ta < t_hit[idx]
@@ -180,7 +192,9 @@ class RayCaster:
             normals[sel] = ra["primitive_normals"].numpy()[closer]
             oid[sel] = aoid[pa]
             cls[sel] = acls[pa]
-        return t_hit, normals, oid, cls
+            if mat is not None:
+                mat[sel] = acls[pa]
+        return out
 
 
 class Lidar:
