@@ -52,7 +52,7 @@ def test_loads_with_plain_lanelet2_and_has_the_district(lmap, meta: dict) -> Non
     assert 1500.0 < length < 2500.0
 
 
-def test_routes_between_all_named_places(lmap, meta: dict) -> None:
+def test_routes_and_the_patrol_loop_is_closed(lmap, meta: dict) -> None:
     rules = lanelet2.traffic_rules.create(lanelet2.traffic_rules.Locations.Germany,
                                           lanelet2.traffic_rules.Participants.Vehicle)
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
