@@ -222,7 +222,11 @@ class ControllerNode(Node):
                 self.get_logger().warning(text)
         if out.transitioned or now - self._last_state_pub_ns >= NS or now < self._last_state_pub_ns:
             self._last_state_pub_ns = now
-            self.state_pub.publish(String(data=out.mrm.state.value + (f": {out.mrm.cause}" if out.mrm.cause else "")))
+            text = out.mrm.state.value + (f": {out.mrm.cause}" if out.mrm.cause else "")
+            active = out.emergency_causes + out.comfortable_causes
+            if out.mrm.state is MrmState.STOPPED and active:
+                text += " (waiting for: " + "; ".join(active) + ")"
+            self.state_pub.publish(String(data=text))
 
     def _warn_throttled(self, key: str, text: str) -> None:
         now = time.monotonic_ns()
