@@ -43,6 +43,7 @@ class NodeSpec:
     respawn: bool = False
     respawn_delay_s: float = 0.0
     output: str = "log"  # "screen" also echoes the node's output on the launcher's stdout
+    shutdown_on_exit: bool = False  # `on_exit: shutdown`: the launch ends when this node exits
     source: str = ""      # "file: node #i", for messages
 
     @property
@@ -196,7 +197,7 @@ class LaunchLoader:
 
     def _node(self, body: dict, scope: _Scope, where: str) -> NodeSpec:
         known = {"pkg", "exec", "name", "namespace", "param", "remap", "respawn", "respawn_delay", "output",
-                 "args", "ros_args", "env", "if", "unless", "launch-prefix"}
+                 "args", "ros_args", "env", "if", "unless", "launch-prefix", "on_exit"}
         extra = sorted(set(body) - known)
         if extra:
             raise LaunchFileError(f"{where}: unknown node attribute(s) {extra}")
@@ -241,6 +242,11 @@ class LaunchLoader:
             raise LaunchFileError(f"{where}: 'launch-prefix' is not supported by lsv launch")
         spec.respawn = self._bool(body.get("respawn", False), scope, where)
         spec.respawn_delay_s = float(self._subst(body.get("respawn_delay", 0.0), scope, where))
+        if "on_exit" in body:
+            action = self._subst(body["on_exit"], scope, where)
+            if action != "shutdown":
+                raise LaunchFileError(f"{where}: on_exit supports 'shutdown' only, got '{action}'")
+            spec.shutdown_on_exit = True
         spec.output = self._subst(body.get("output", "log"), scope, where)
         if spec.output not in ("log", "screen", "both"):
             raise LaunchFileError(f"{where}: output must be log, screen or both, got '{spec.output}'")

@@ -5,6 +5,8 @@
 - A node that exits while the launch is running is reported with its exit status and the
   tail of its log; it is restarted after ``respawn_delay`` when the launch file says
   ``respawn: true``, otherwise it counts as failed and the launcher's exit status is 1.
+- A node with ``on_exit: shutdown`` ends the whole launch when it exits (a simulator that
+  has finished its scenario); a non-zero status of that node makes the launch fail.
 - Ctrl-C / SIGTERM: SIGINT to every node (they shut down cleanly), SIGTERM to those still
   alive after ``grace_s``, SIGKILL after a further second: everything is down within 5 s.
 - Children get SIGTERM from the kernel if the launcher itself dies (PR_SET_PDEATHSIG), so
@@ -141,7 +143,12 @@ class Supervisor:
                 if state._echo is not None:
                     state._echo.join(1.0)
                 spec = state.spec
-                if spec.respawn:
+                if spec.shutdown_on_exit:
+                    state.finished = code == 0
+                    state.failed = code != 0
+                    self.say(f"node {spec.fqn} exited with status {code}: shutting the launch down (on_exit)")
+                    self.request_stop()
+                elif spec.respawn:
                     state.restart_at = now + spec.respawn_delay_s
                     self.say(f"node {spec.fqn} exited with status {code}; respawning in {spec.respawn_delay_s:g} s")
                 elif code == 0:

@@ -55,6 +55,7 @@ launch:
     namespace: $(var ns)
     respawn: "true"
     respawn_delay: 2.5
+    on_exit: shutdown
     param:
     - from: $(find-pkg-share pkg_a)/config/talker.param.yaml
     - {name: rate_hz, value: $(var rate)}
@@ -67,7 +68,7 @@ launch:
     assert node.params == {"rate_hz": "20.0"}
     assert node.params_files == [tmp_path / "pkg_a" / "config" / "talker.param.yaml"]
     assert node.remaps == [("~/output/chatter", "/chatter")]
-    assert node.respawn and node.respawn_delay_s == 2.5
+    assert node.respawn and node.respawn_delay_s == 2.5 and node.shutdown_on_exit
     args = node.ros_args()
     assert args[:3] == ["--ros-args", "-r", "__node:=talker"]
     assert "__ns:=/vehicle" in args and "rate_hz:=20.0" in args and "~/output/chatter:=/chatter" in args
@@ -123,6 +124,7 @@ launch:
     ("- node: {pkg: pkg_a, exec: talker, name: $(eval 1+1)}", "unsupported substitution $(eval 1+1)"),
     ("- node: {pkg: pkg_a, exec: talker}\n- node: {pkg: pkg_a, exec: talker}", "node name '/talker' used twice"),
     ("- node: {pkg: pkg_a, exec: talker, if: maybe}", "expected true or false, got 'maybe'"),
+    ("- node: {pkg: pkg_a, exec: talker, on_exit: restart}", "on_exit supports 'shutdown' only"),
     ("- include: {file: missing.launch.yaml}", "included launch file not found"),
 ])
 def test_errors_name_the_problem(tmp_path, index, body, expected):

@@ -19,7 +19,11 @@ BEHAVIOURS = {
     # dies on its own with status 3
     "crash": "import sys, time\ntime.sleep(0.2)\nprint('boom', flush=True)\nsys.exit(3)\n",
     # ignores SIGINT (a hung node); only SIGTERM/SIGKILL stop it
-    "stubborn": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: time.sleep(0.01)\n",
+    "stubborn": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('ready', flush=True)\n"
+                "while True: time.sleep(0.01)\n",
+    # a simulator that finishes its scenario (0) or fails (3) after a while
+    "done_later": "import time\ntime.sleep(2.0)\n",
+    "crash_later": "import sys, time\ntime.sleep(2.0)\nsys.exit(3)\n",
     # finishes its job and exits 0
     "oneshot": "print('done', flush=True)\n",
 }
@@ -37,10 +41,24 @@ def supervisor(tmp_path, *nodes, grace_s=3.0):
                       grace_s=grace_s)
 
 
+def wait_for_log(tmp_path, name, text, timeout_s=30.0):
+    """Wait until a node has logged ``text`` (its start can be slow on a busy machine)."""
+    path = tmp_path / "log" / f"{name}.log"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never logged {text!r}")
+
+
 def test_clean_run_and_stop(tmp_path):
     sup = supervisor(tmp_path, node(tmp_path, "good", "a"), node(tmp_path, "good", "b"))
-    status = sup.run(duration_s=1.0)
-    assert status == 0
+    sup.start_all()
+    wait_for_log(tmp_path, "a", "up")
+    wait_for_log(tmp_path, "b", "up")
+    sup.shutdown()
+    assert sup.exit_status() == 0
     assert sup.shutdown_s < 5.0
     assert [s.exit_codes for s in sup.nodes] == [[0], [0]]
     log = (tmp_path / "log" / "a.log").read_text()
@@ -77,7 +95,10 @@ def test_finished_node_is_not_a_failure_and_launch_ends(tmp_path):
 @pytest.mark.parametrize("grace_s", [0.5, 3.0])
 def test_stubborn_node_is_killed_within_5_s(tmp_path, grace_s):
     sup = supervisor(tmp_path, node(tmp_path, "stubborn", "s"), node(tmp_path, "good", "g"), grace_s=grace_s)
-    sup.run(duration_s=0.5)
+    sup.start_all()
+    wait_for_log(tmp_path, "s", "ready")  # it ignores SIGINT from here on
+    wait_for_log(tmp_path, "g", "up")
+    sup.shutdown()
     assert sup.shutdown_s < 5.0
     assert not any(s.alive for s in sup.nodes)
     assert "did not stop in time: sending SIGTERM" in sup.out.getvalue()
@@ -85,6 +106,18 @@ def test_stubborn_node_is_killed_within_5_s(tmp_path, grace_s):
 
 def test_screen_output_is_echoed_with_prefix(tmp_path):
     sup = supervisor(tmp_path, node(tmp_path, "good", "talky", output="screen"))
-    sup.run(duration_s=0.8)
+    sup.start_all()
+    wait_for_log(tmp_path, "talky", "up")
+    sup.shutdown()
     assert "[talky] up" in sup.out.getvalue()
     assert "up" in (tmp_path / "log" / "talky.log").read_text()
+
+
+@pytest.mark.parametrize("behaviour, expected_status", [("done_later", 0), ("crash_later", 1)])
+def test_on_exit_shutdown_ends_the_launch(tmp_path, behaviour, expected_status):
+    sup = supervisor(tmp_path, node(tmp_path, "good", "stack_node"),
+                     node(tmp_path, behaviour, "simulator", shutdown_on_exit=True))
+    t0 = time.monotonic()
+    assert sup.run(duration_s=20.0) == expected_status
+    assert time.monotonic() - t0 < 5.0  # ended by the simulator's exit, not by the duration
+    assert sup.nodes[0].exit_codes == [0]  # the other node was shut down cleanly
