@@ -34,6 +34,7 @@ STATUS_MODE_FAULT = 3  # VehicleStatus.MODE_FAULT
 FAULT_BUMPER = 64  # VehicleStatus.FAULT_BUMPER
 DIAG_ERROR = 2  # diagnostic_msgs/DiagnosticStatus.ERROR
 DIAG_STALE = 3
+FUTURE_TOLERANCE_NS = 50_000_000  # 50 ms, see Controller._fresh
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,13 @@ class Controller:
 
     # --- input checks ---
     def _fresh(self, received_ns: int | None, timeout_s: float, now_ns: int) -> bool:
-        return (received_ns is not None and 0 <= now_ns - received_ns <= timeout_s * NS) \
-            or (received_ns is not None and received_ns > now_ns)  # clock step back: still the newest data
+        """Received within ``timeout_s`` before ``now_ns``. A message stamped up to FUTURE_TOLERANCE after
+        ``now_ns`` (it arrived while this cycle started) is fresh; one from further in the future (the ROS
+        clock jumped back: a bag replay restarted) is not - old data must never look new."""
+        if received_ns is None:
+            return False
+        age = now_ns - received_ns
+        return -FUTURE_TOLERANCE_NS <= age <= timeout_s * NS
 
     def comfortable_causes(self, now_ns: int, inp: ControlInputs) -> list[str]:
         p = self.p

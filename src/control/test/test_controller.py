@@ -224,3 +224,14 @@ def test_trajectory_with_nan_is_not_followed() -> None:
     assert run.states[-1] == "STOPPED"
     assert any("invalid" in c for c in run.outputs[-1].comfortable_causes)
     assert all(np.isfinite(o.command.acceleration_mps2) for o in run.outputs)
+
+
+def test_inputs_from_the_future_after_a_clock_jump_back_are_stale() -> None:
+    ctrl = make_controller()
+    plant = Plant(now_ns=100 * NS)
+    inp = fresh_inputs(lambda p, now: straight(50.0, 3.0))(plant, 100 * NS)  # all received at t = 100 s
+    out = ctrl.step(100 * NS + 10_000_000, inp)
+    assert not out.comfortable_causes
+    out = ctrl.step(1 * NS, inp)  # /clock restarted at 1 s: the 100 s data must not look fresh
+    assert any("odometry stale" in c for c in out.comfortable_causes)
+    assert any("trajectory stale" in c for c in out.comfortable_causes)
