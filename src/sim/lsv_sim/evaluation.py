@@ -106,8 +106,9 @@ def _rising(mask: np.ndarray) -> np.ndarray:
     return np.nonzero(np.diff(np.concatenate([[0], m])) == 1)[0]
 
 
-def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape) -> dict[str, Any]:
-    """The run's metrics and pass/fail, JSON-ready (see the module docstring)."""
+def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True) -> dict[str, Any]:
+    """The run's metrics and pass/fail, JSON-ready (see the module docstring). ``completed`` =
+    False marks a run stopped before the scenario's end (it then fails)."""
     ego, actors, lights = trace.view()
     t, x, y, yaw, speed, accel = (ego[:, i] for i in range(6))
     ego_rect = rectangles(x, y, yaw, shape.length_m, shape.width_m)
@@ -197,6 +198,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape) -> dict[str, Any
     dist = float(np.sum(np.hypot(np.diff(x), np.diff(y)))) if len(x) > 1 else 0.0
     summary: dict[str, Any] = {
         "scenario": scenario.name,
+        "completed": bool(completed),
         "duration_s": _r(float(t[-1]) if len(t) else 0.0, 3),
         "seed": scenario.seed,
         "steps": int(len(t) - 1),
@@ -219,6 +221,9 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape) -> dict[str, Any
         "events": [{"t_s": _r(te, 2), "event": text} for te, text in trace.events],
     }
     summary["checks"] = _checks(scenario, summary)
+    if not completed:
+        summary["checks"].insert(0, {"name": "completed", "passed": False, "value": summary["duration_s"],
+                                     "limit": _r(scenario.duration_s, 3)})
     summary["passed"] = all(c["passed"] for c in summary["checks"])
     return summary
 
@@ -266,7 +271,7 @@ def summary_json(summary: dict[str, Any]) -> str:
 def summary_table(summary: dict[str, Any]) -> str:
     """A plain-text table of the checks and headline numbers (for the console)."""
     rows = [("scenario", summary["scenario"], ""),
-            ("result", "PASS" if summary["passed"] else "FAIL", ""),
+            ("result", "PASS" if summary["passed"] else "FAIL", "" if summary["completed"] else "(stopped early)"),
             ("simulated time", f"{summary['duration_s']:.1f} s", ""),
             ("distance driven", f"{summary['distance_m']:.1f} m", ""),
             ("goal reached", str(summary["goal_reached"]),
@@ -404,11 +409,11 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
 
 
 def write_report(folder: str | Path, scenario: Scenario, trace: Trace, shape: EgoShape,
-                 world: Any | None = None, plots: bool = True) -> dict[str, Any]:
-    """Evaluate, write ``summary.json`` (and the PNG plots) into ``folder``; return the summary."""
+                 world: Any | None = None, plots: bool = True, completed: bool = True) -> dict[str, Any]:
+    """Evaluate, write ``summary.json`` (first: it is what counts) and the PNG plots into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluate(scenario, trace, shape)
+    summary = evaluate(scenario, trace, shape, completed)
     (folder / "summary.json").write_text(summary_json(summary))
     if plots:
         write_plots(folder, scenario, trace, summary, world)

@@ -512,20 +512,21 @@ class SimulatorNode(Node):
             f"{vs.distance_m:6.1f} m driven, ECU mode {self.sim.ecu.state.mode}, real-time factor {self._rtf():.2f}"
             + (f", sync timeouts {self.sync_timeouts}" if self.sync_timeouts else ""))
 
-    def _finish(self) -> None:
+    def _finish(self, completed: bool = True) -> None:
         p = self.params
         rtf = self._rtf()
+        what = "scenario finished" if completed else f"stopped at t = {self.sim.t_s:.1f} s, before the scenario's end"
         if p.report_dir:
             folder = Path(p.report_dir)
-            self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world)
+            self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world,
+                                        completed=completed)
             (folder / "run_info.txt").write_text(
                 f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
-                f"real-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n")
+                f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n")
             table = summary_table(self.summary)
-            self.get_logger().info(f"scenario finished (real-time factor {rtf:.2f}):\n{table}\n"
-                                   f"report: {folder.resolve()}")
+            self.get_logger().info(f"{what} (real-time factor {rtf:.2f}):\n{table}\nreport: {folder.resolve()}")
         else:
-            self.get_logger().info(f"scenario finished after {self.sim.t_s:.1f} s (real-time factor {rtf:.2f})")
+            self.get_logger().info(f"{what} after {self.sim.t_s:.1f} s (real-time factor {rtf:.2f})")
 
     def _diagnostics(self) -> list[DiagnosticStatus]:
         s = self.sim.ecu.state
@@ -547,6 +548,9 @@ class SimulatorNode(Node):
         self._wake.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(2.0)
+        if self.summary is None and self.params.report_dir and self.sim.steps > 0 and not self._thread.is_alive():
+            # stopped early (Ctrl-C, the launcher's --duration): still leave a report of what ran
+            self._finish(completed=False)
         self.reader.stop()
         self.bus.shutdown()
         if self._sock is not None:

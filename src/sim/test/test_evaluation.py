@@ -170,3 +170,7 @@ def test_report_files_and_identical_json(tmp_path: Path) -> None:
         assert (tmp_path / "a" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = summary_table(s1)
     assert "min distance ped" in table and "check no_collision" in table
+    early = write_report(tmp_path / "c", sc, tr, SHAPE, plots=False, completed=False)
+    assert not early["completed"] and not early["passed"]
+    assert early["checks"][0] == {"name": "completed", "passed": False, "value": 2.99, "limit": 20.0}
+    assert "(stopped early)" in summary_table(early)
