@@ -14,7 +14,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
     ],
-    install_requires=["setuptools"],
+    install_requires=["setuptools", "numpy", "scipy", "pyyaml"],
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",
@@ -25,6 +25,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "planner = lsv_planning.planner_node:main",
         ],
     },
 )

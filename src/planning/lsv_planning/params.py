@@ -12,8 +12,8 @@ HARD_SPEED_CAP_MPS = 25.0 / 3.6  # m/s, the vehicle class limit: no parameter ca
 @dataclass(frozen=True)
 class PlannerParams:
     # -- map ---------------------------------------------------------------------------------
-    map_path: str = field(metadata=spec("Lanelet2 OSM map file; empty = the district map of lsv_sim's "
-                                        "source tree / share (development only)"))
+    map_path: str = field(metadata=spec("Lanelet2 OSM map: a file path, or package://<pkg>/<path> in "
+                                        "that package's share directory (or src/ of a checkout)"))
     map_origin_lat_deg: float = field(metadata=spec("latitude of the map projector origin", unit="deg",
                                                     min=-90.0, max=90.0))
     map_origin_lon_deg: float = field(metadata=spec("longitude of the map projector origin", unit="deg",

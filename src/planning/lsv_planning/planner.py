@@ -50,7 +50,7 @@ from lsv_planning.mission import Goal, GoalKind, MissionPhase, MissionState, add
 from lsv_planning.mission import transition as mission_transition
 from lsv_planning.params import HARD_SPEED_CAP_MPS, PlannerParams
 from lsv_planning.route import ReferencePath, RouteError, Waypoint, reference_path, route_through
-from lsv_planning.velocity import Limits, profile
+from lsv_planning.velocity import ENVELOPE_FRACTION, Limits, profile
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,11 @@ class Planner:
             if self.path is None:
                 return self._hold(now_ns, "no_route", self.route_error or "no route", speed=ego.speed)
             path = self.path
-            lo = -math.inf if self.ego_s is None else self.ego_s - 5.0
-            hi = 60.0 if self.ego_s is None else self.ego_s + 30.0
+            if self.ego_s is None:  # new path: the vehicle is on its first lanelet
+                first = np.nonzero(path.lanelet != path.lanelet[0])[0]
+                lo, hi = -math.inf, (path.s[first[0]] + 5.0) if len(first) else math.inf
+            else:
+                lo, hi = self.ego_s - 5.0, self.ego_s + 30.0
             ego_s, lat = path.project(ego.x, ego.y, lo, hi)
             if abs(lat) > p.replan_deviation_m:
                 log.warning("%.1f m off the reference path: routing again", lat)
@@ -210,8 +213,8 @@ class Planner:
                 continue
             break
         else:
-            if self.path is None:
-                return self._hold(now_ns, "no_route", self.route_error or "no route", speed=ego.speed)
+            return self._hold(now_ns, "no_route", self.route_error or "the vehicle is off the route after routing "
+                              "again", speed=ego.speed)
         assert self.path is not None and self.ego_s is not None
         if self.mission.phase == MissionPhase.DWELLING:
             left = (self.mission.dwell_until_ns - now_ns) / NS
@@ -286,7 +289,8 @@ class Planner:
             win, obstacles, ego_s, front_m=front, ego_width_m=p.ego_width_m,
             lateral_margin_m=p.obstacle_lateral_margin_m, stop_margin_m=p.obstacle_stop_margin_m,
             time_gap_s=p.follow_time_gap_s, follow_min_speed=p.follow_min_speed_mps,
-            prediction_s=p.object_prediction_s, comfort_decel=p.comfort_decel_mps2, min_score=p.min_object_score)
+            prediction_s=p.object_prediction_s, comfort_decel=ENVELOPE_FRACTION * p.comfort_decel_mps2,
+            min_score=p.min_object_score)
         stops += ob_stops
         # emergency vehicles
         evs = emergency.collect(hints, objects, now_ns)

@@ -10,7 +10,9 @@ that ends exactly at the stop point.
 3. forward pass from the current speed and acceleration: the acceleration moves towards the one
    that reaches the next sample's backward limit, changing by at most jerk x dt per step, and the
    speed is clipped to the backward limit (so caps and the stop hold even where the jerk limit
-   would not let the acceleration follow: that is where the jerk limit gives way);
+   would not let the acceleration follow: that is where the jerk limit gives way; likewise the
+   brake is released at once where keeping the jerk limit would stop the vehicle short of the
+   stop point);
 4. time stamps from the trapezoidal rule, acceleration per sample from (v1^2 - v0^2) / 2 ds.
 """
 
@@ -89,7 +91,7 @@ def profile(s: np.ndarray, cap: np.ndarray, stop_s: float | None, v0: float, a0:
         vi = v[i]
         dt = ds[i] / max(vi, 0.5)
         # the deceleration needed to meet the backward limit within the next braking-ramp distance
-        reach = max(vi * (decel / lim.jerk), ds[i])
+        reach = max(0.5 * vi * (decel / lim.jerk), ds[i])  # about the distance a jerk-limited brake onset loses
         j1 = min(n - 1, int(np.searchsorted(s, s[i] + reach, side="right")))
         j1 = max(j1, i + 1)
         seg = s[i + 1:j1 + 1] - s[i]
@@ -99,6 +101,9 @@ def profile(s: np.ndarray, cap: np.ndarray, stop_s: float | None, v0: float, a0:
         want = min(max(want, -hard), lim.accel)
         a = min(max(want, a - lim.jerk * dt), a + lim.jerk * dt)
         v2 = vi * vi + 2.0 * a * ds[i]
+        if v2 <= 1e-4 and want > a and i + 1 < n - 1:
+            a = want  # the jerk limit would stop the vehicle short of the stop point: release the brake now
+            v2 = vi * vi + 2.0 * a * ds[i]
         v[i + 1] = min(math.sqrt(v2) if v2 > 0 else 0.0, vb_hard[i + 1])
         a = (v[i + 1] ** 2 - vi * vi) / (2.0 * ds[i])
     if stop_s is not None:

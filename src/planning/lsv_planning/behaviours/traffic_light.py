@@ -144,7 +144,9 @@ def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals
         matched = [s for s in sigs if matches(la.line, s)]
         t_arr = arrival_time_s(max(front_to_line, 0.0), speed, cruise, accel)
         green, changing = green_on_arrival(matched, now_ns, t_arr, time_margin_s)
-        u = LightInputs(green, changing, stopping_decel(speed, stop_s - ego_s), comfort_decel, max_decel)
+        # can the vehicle still stop before the line itself? (the stop point keeps margin_m more; a few cm
+        # past the stop point at walking pace is not a reason to run the light)
+        u = LightInputs(green, changing, stopping_decel(speed, front_to_line), comfort_decel, max_decel)
         d = transition(prev.get(la.line.stop_line_id), u)
         decisions[la.line.stop_line_id] = d
         states = sorted({s.state for s in matched})

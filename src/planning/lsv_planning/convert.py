@@ -1,0 +1,114 @@
+"""Messages <-> the planner's dataclasses, in one place (no rclpy: message types only)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+from builtin_interfaces.msg import Duration, Time
+from geometry_msgs.msg import Quaternion
+from nav_msgs.msg import Odometry
+from std_msgs.msg import String
+
+from lsv_msgs.msg import (
+    MissionGoal,
+    TrackedObjectArray,
+    TrafficSignalArray,
+    Trajectory,
+    TrajectoryPoint,
+    V2xHintArray,
+)
+from lsv_planning.inputs import NS, EgoState, Hint, Signal, Stamped, TrackedObj
+from lsv_planning.mission import KIND_FROM_MSG, Goal, MissionError
+from lsv_planning.planner import Decision, TrajectoryPoints
+
+MAP_FRAME = "map"
+
+
+def time_ns(t: Time) -> int:
+    return int(t.sec) * NS + int(t.nanosec)
+
+
+def to_time(ns: int) -> Time:
+    return Time(sec=ns // NS, nanosec=ns % NS) if ns > 0 else Time()
+
+
+def yaw_of(q: Quaternion) -> float:
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+def yaw_quaternion(yaw: float) -> Quaternion:
+    return Quaternion(z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+
+
+def ego_from_odometry(msg: Odometry, receive_ns: int) -> EgoState:
+    p = msg.pose.pose
+    stamp = time_ns(msg.header.stamp) or receive_ns
+    return EgoState(float(p.position.x), float(p.position.y), yaw_of(p.orientation),
+                    float(msg.twist.twist.linear.x), stamp)
+
+
+def signals_from_msg(msg: TrafficSignalArray, receive_ns: int) -> Stamped:
+    items = tuple(Signal(int(s.intersection_id), int(s.phase_id), int(s.state), int(s.lanelet_id), int(s.region_id),
+                         time_ns(s.min_end_time), time_ns(s.likely_end_time), time_ns(s.max_end_time))
+                  for s in msg.signals)
+    return Stamped(time_ns(msg.header.stamp) or receive_ns, items)
+
+
+def hints_from_msg(msg: V2xHintArray, receive_ns: int) -> Stamped:
+    items = []
+    for h in msg.hints:
+        zone = np.array([[p.x, p.y] for p in h.zone], dtype=np.float64) if len(h.zone) >= 3 else None
+        items.append(Hint(int(h.type), float(h.position.x), float(h.position.y), time_ns(h.valid_until),
+                          int(h.hint_id), str(h.source_id), float(h.radius), zone, float(h.velocity.x),
+                          float(h.velocity.y), float(h.speed_limit_mps), float(h.distance), float(h.time_to_path)))
+    return Stamped(time_ns(msg.header.stamp) or receive_ns, tuple(items))
+
+
+def objects_from_msg(msg: TrackedObjectArray, receive_ns: int) -> Stamped:
+    items = tuple(TrackedObj(int(o.object_id), int(o.classification), float(o.pose.pose.position.x),
+                             float(o.pose.pose.position.y), yaw_of(o.pose.pose.orientation),
+                             float(o.velocity.twist.linear.x), float(o.velocity.twist.linear.y),
+                             float(o.dimensions.x), float(o.dimensions.y), float(o.score))
+                  for o in msg.objects)
+    return Stamped(time_ns(msg.header.stamp) or receive_ns, items)
+
+
+def goal_from_msg(msg: MissionGoal) -> Goal:
+    kind = KIND_FROM_MSG.get(int(msg.kind))
+    if kind is None:
+        raise MissionError(f"MissionGoal '{msg.goal_id}': kind {msg.kind} is not one of 1 (stop), 2 (patrol loop), "
+                           f"3 (park)")
+    q = msg.pose.orientation
+    has_yaw = abs(q.x) + abs(q.y) + abs(q.z) + abs(q.w) > 1e-9
+    return Goal(msg.goal_id or "goal", kind, float(msg.pose.position.x), float(msg.pose.position.y),
+                yaw_of(q) if has_yaw else None, int(msg.lanelet_id), max(0.0, float(msg.dwell_time_s)))
+
+
+def trajectory_msg(points: TrajectoryPoints, stamp: Time) -> Trajectory:
+    msg = Trajectory()
+    msg.header.stamp = stamp
+    msg.header.frame_id = MAP_FRAME
+    out = []
+    for i in range(len(points)):
+        tp = TrajectoryPoint()
+        t = float(points.t[i])
+        sec = math.floor(t)
+        tp.time_from_start = Duration(sec=sec, nanosec=min(int((t - sec) * NS), NS - 1))
+        tp.pose.position.x = float(points.x[i])
+        tp.pose.position.y = float(points.y[i])
+        tp.pose.position.z = float(points.z[i])
+        tp.pose.orientation = yaw_quaternion(float(points.yaw[i]))
+        tp.longitudinal_velocity_mps = float(points.v[i])
+        tp.acceleration_mps2 = float(points.a[i])
+        tp.curvature = float(points.curvature[i])
+        tp.grade = float(points.grade[i])
+        out.append(tp)
+    msg.points = out
+    return msg
+
+
+def decision_msg(decision: Decision) -> String:
+    """The decision as one JSON object (std_msgs/String): state, reason, detail and the details."""
+    return String(data=json.dumps(decision.to_dict(), separators=(",", ":"), default=str))

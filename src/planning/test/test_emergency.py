@@ -1,0 +1,86 @@
+"""Emergency-vehicle behaviour: every transition, relevance, pull-over geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lsv_planning.behaviours import emergency as em
+from lsv_planning.behaviours.emergency import EmergencyPhase, EmergencyState, EmergencyVehicle
+from lsv_planning.inputs import (
+    CLASS_CAR,
+    CLASS_EMERGENCY_VEHICLE,
+    HINT_EMERGENCY_VEHICLE,
+    NS,
+    EgoState,
+    Hint,
+    TrackedObj,
+)
+
+EGO = EgoState(0.0, 0.0, 0.0, 3.0, 0)
+
+
+def test_normal_to_yielding_fixes_the_stop_point():
+    s = em.transition(EmergencyState(), True, 5 * NS, 100.0, 12.0, 3.0)
+    assert s.phase == EmergencyPhase.YIELDING and s.start_s == 100.0 and s.stop_s == 112.0
+
+
+def test_normal_stays_normal_without_emergency_vehicle():
+    assert em.transition(EmergencyState(), False, 0, 0.0, 12.0, 3.0) == EmergencyState()
+
+
+def test_yielding_stays_while_relevant():
+    s = EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0)
+    assert em.transition(s, True, NS, 105.0, 12.0, 3.0) == s
+
+
+def test_yielding_to_clearing_starts_the_timer():
+    s = em.transition(EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0), False, 7 * NS, 112.0, 12.0, 3.0)
+    assert s.phase == EmergencyPhase.CLEARING and s.clear_since_ns == 7 * NS and s.stop_s == 112.0
+
+
+def test_clearing_back_to_yielding_keeps_the_stop_point():
+    s = em.transition(EmergencyState(EmergencyPhase.CLEARING, 100.0, 112.0, 7 * NS), True, 8 * NS, 112.0, 12.0, 3.0)
+    assert s.phase == EmergencyPhase.YIELDING and s.stop_s == 112.0
+
+
+def test_clearing_waits_then_returns_to_normal():
+    c = EmergencyState(EmergencyPhase.CLEARING, 100.0, 112.0, 7 * NS)
+    assert em.transition(c, False, 9 * NS, 112.0, 12.0, 3.0) == c
+    n = em.transition(c, False, 10 * NS, 112.0, 12.0, 3.0)
+    assert n.phase == EmergencyPhase.NORMAL and n.release_s == 112.0
+
+
+def test_relevance():
+    behind = EmergencyVehicle(-40.0, 0.0, 9.0, 0.0, None, "amb")
+    assert em.relevant(behind, EGO, 80.0, 15.0, 3.0)  # closing in from behind
+    far = EmergencyVehicle(-200.0, 0.0, 9.0, 0.0, None, "amb")
+    assert not em.relevant(far, EGO, 80.0, 15.0, 3.0)
+    passed = EmergencyVehicle(20.0, 0.0, 9.0, 0.0, None, "amb")
+    assert not em.relevant(passed, EGO, 80.0, 15.0, 3.0)  # ahead and moving away
+    diverging = EmergencyVehicle(-40.0, 30.0, 0.0, 9.0, False, "v2x")
+    assert not em.relevant(diverging, EGO, 80.0, 15.0, 3.0)
+    near_still = EmergencyVehicle(5.0, 3.0, 0.0, 0.0, None, "amb")
+    assert em.relevant(near_still, EGO, 80.0, 15.0, 3.0)
+
+
+def test_collect_from_hints_and_tracks():
+    hints = [Hint(HINT_EMERGENCY_VEHICLE, -30.0, 0.0, 10 * NS, time_to_path=2.0),
+             Hint(HINT_EMERGENCY_VEHICLE, -30.0, 0.0, 1 * NS)]  # expired
+    objs = [TrackedObj(1, CLASS_EMERGENCY_VEHICLE, -20.0, 0.0, 0.0, 8.0, 0.0, 5.0, 2.0),
+            TrackedObj(2, CLASS_CAR, -20.0, 0.0, 0.0, 8.0, 0.0, 5.0, 2.0)]
+    evs = em.collect(hints, objs, 5 * NS)
+    assert [e.converging for e in evs] == [True, None]
+
+
+def test_pull_over_shifts_right_within_the_lane():
+    off = em.pull_over_offset(3.5, 1.4, 1.0)
+    assert off == pytest.approx(0.85)
+    assert em.pull_over_offset(1.6, 1.4, 1.0) == 0.0
+    s = np.array([100.0, 106.0, 112.0, 130.0])
+    lat = em.lateral_offset(EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0), s, off, 12.0)
+    np.testing.assert_allclose(lat, [0.0, -off / 2, -off, -off])
+    back = em.lateral_offset(EmergencyState(release_s=112.0), s, off, 12.0)
+    np.testing.assert_allclose(back, [-off, -off, -off, 0.0])
+    assert em.stop_point(EmergencyState(), 0) is None
+    assert em.stop_point(EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0), 1).s == 112.0
