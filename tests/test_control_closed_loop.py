@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -185,3 +186,47 @@ def _command(msg):
                    emergency_stop=msg.emergency_stop, lights=msg.lights)
 
 
+
+
+def test_pitch_sign_from_localizer_odometry_to_controller_grade() -> None:
+    """The localizer writes uphill as negative pitch (REP 103); the controller reads it back as + grade."""
+    from nav_msgs.msg import Odometry
+
+    from lsv_control.control_node import odometry_from_msg
+    from lsv_localization.localizer import Estimate
+    from lsv_localization.localizer_node import odometry_msg
+
+    est = Estimate(0, 1.0, 2.0, 0.7, 3.0, 0.1, -math.atan(0.12), np.eye(6), 0.0)
+    odo = odometry_from_msg(odometry_msg(est, Odometry()), 5)
+    assert odo.grade == pytest.approx(0.12, abs=1e-9)
+    assert odo.yaw_rad == pytest.approx(0.7) and odo.speed_mps == 3.0 and odo.received_ns == 5
+
+
+def test_hill_start_with_the_grade_from_the_localizer_imu_pitch() -> None:
+    """12 % uphill, trajectory without grade: the feed-forward comes from the IMU pitch via the localizer."""
+    lp, ep = params_from_yaml()
+    loc = Localizer(lp, ep)
+    loc.on_initial_pose(0, 0.0, 0.0, 0.0)
+    traj = straight(40.0, 3.0, stop_at_end=True)  # grade 0 = unknown in the map
+    zero = type(traj).from_columns(traj.x_m, traj.y_m, traj.yaw_rad, np.zeros(traj.size))
+    grade = 0.12
+
+    def inputs(pl: Plant, now: int) -> ControlInputs:
+        vs = pl.vs
+        # the accelerometer's forward specific force: acceleration plus gravity along the slope
+        loc.on_imu(now, vs.yaw_rate_rps, None, vs.accel_mps2 + 9.81 * math.sin(math.atan(grade)))
+        st = pl.status()
+        loc.on_vehicle_status(now, st.speed_mps, st.steering_angle_rad)
+        if now % (100 * 1_000_000) == 0:
+            lat, lon = loc.projection.inverse_point(vs.x_m, vs.y_m)
+            loc.on_gnss(now, lat, lon, True, np.eye(2) * 0.01)
+        est = loc.estimate(now)
+        odo = OdometryInput(est.x_m, est.y_m, est.yaw_rad, est.speed_mps, -math.tan(est.pitch_rad), now)
+        return ControlInputs(odo, TrajectoryInput(traj if now >= 5 * NS else zero, now), st, no_objects(now),
+                             heartbeats(("localizer", "can_bridge"), now))
+
+    run = run_closed_loop(make_controller(), Plant(grade=grade), 15.0, inputs)
+    t, x = np.array(run.t_s), np.array(run.x)
+    assert np.abs(x[t < 5.0]).max() < 1e-3
+    assert -np.minimum.accumulate(x[(t >= 5.0) & (t < 10.0)]).min() < 0.01
+    assert x[-1] > 10.0
