@@ -106,7 +106,9 @@ def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
     sub = node.create_subscription(Clock, "/clock", on_clock, 10)
     sim = start_node("lsv_sim.sim_node", name="simulator", params_file=SIM_PARAMS,
                      params={**bus, "scenario": str(scenario), "report_dir": str(report), "mode": "sync",
-                             "sync.timeout_s": 10.0, "sync.startup_wait_s": 30.0},
+                             "sync.timeout_s": 10.0, "sync.startup_wait_s": 30.0,
+                             # the bridge sends every 5 ms here: 4 frames = 15-20 ms for the command to reach it
+                             "sync.frames_after_command": 4},
                      remaps={"~/input/command": "/vehicle/command"}, log_dir=tmp_path / f"log{run}")
     try:
         t0 = time.monotonic()

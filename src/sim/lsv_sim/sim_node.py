@@ -381,10 +381,13 @@ class SimulatorNode(Node):
         self._wall_start = time.monotonic()
         next_progress = PROGRESS_PERIOD_S
         while not self._stop.is_set() and self.sim.t_ns < self.duration_ns:
-            if sync and self.sim.steps % control_steps == 0:
-                self._wait_for_stack(gate_params)
-            else:
+            if not sync:
                 self._drain()
+            elif self.sim.steps % control_steps == 0:
+                # frames reach the ECU only here, all at the gate's time and the fresh ones last, so
+                # what arrives between gates (e.g. a bridge timeout while a camera frame renders)
+                # cannot change the run
+                self._wait_for_stack(gate_params)
             self.sim.step()
             if not sync:
                 delay = pacer.delay_ns(self.sim.t_ns, time.monotonic_ns())
