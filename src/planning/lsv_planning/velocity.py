@@ -44,13 +44,13 @@ class Profile:
 
 
 def _backward(s: np.ndarray, cap: np.ndarray, decel: float) -> np.ndarray:
-    v = cap.copy()
-    ds = np.diff(s)
-    for i in range(len(s) - 2, -1, -1):
-        lim = math.sqrt(v[i + 1] * v[i + 1] + 2.0 * decel * ds[i])
+    v = cap.tolist()
+    sl = s.tolist()
+    for i in range(len(sl) - 2, -1, -1):
+        lim = math.sqrt(v[i + 1] * v[i + 1] + 2.0 * decel * (sl[i + 1] - sl[i]))
         if lim < v[i]:
             v[i] = lim
-    return v
+    return np.asarray(v)
 
 
 def profile(s: np.ndarray, cap: np.ndarray, stop_s: float | None, v0: float, a0: float, lim: Limits) -> Profile:
@@ -77,35 +77,45 @@ def profile(s: np.ndarray, cap: np.ndarray, stop_s: float | None, v0: float, a0:
         decel = float(np.clip(np.nanmax(need) * 1.02, lim.comfort_decel, lim.max_decel))
         vb_hard = _backward(s, cap, decel)
     hard = decel
-    vb = _backward(s, cap, ENVELOPE_FRACTION * decel) if v0 <= _backward(s, cap, ENVELOPE_FRACTION * decel)[0] \
-        else vb_hard
+    vb = _backward(s, cap, ENVELOPE_FRACTION * decel)
+    if v0 > vb[0]:
+        vb = vb_hard
     # 3. forward pass with the jerk limit. The backward limit was built with a deceleration a bit
     # below the one the forward pass may use, so that braking can start with a jerk-limited ramp
     # and still meet it; the acceleration is taken back early enough to reach a cap with a = 0.
     n = len(s)
-    v = np.empty(n)
-    v[0] = v0  # the start is where the vehicle is: its speed, whatever the limits say
-    a = float(np.clip(a0, -lim.max_decel, lim.accel))
-    ds = np.diff(s)
+    sl, vbl, vb2, vhl = s.tolist(), vb.tolist(), (vb * vb).tolist(), vb_hard.tolist()
+    vl = [0.0] * n
+    vl[0] = v0  # the start is where the vehicle is: its speed, whatever the limits say
+    a = min(max(float(a0), -lim.max_decel), lim.accel)
+    jerk, acc_max = lim.jerk, lim.accel
+    brake_time = decel / jerk
+    j1 = 1
     for i in range(n - 1):
-        vi = v[i]
-        dt = ds[i] / max(vi, 0.5)
-        # the deceleration needed to meet the backward limit within the next braking-ramp distance
-        reach = max(0.5 * vi * (decel / lim.jerk), ds[i])  # about the distance a jerk-limited brake onset loses
-        j1 = min(n - 1, int(np.searchsorted(s, s[i] + reach, side="right")))
+        vi = vl[i]
+        ds_i = sl[i + 1] - sl[i]
+        dt = ds_i / max(vi, 0.5)
+        # the deceleration needed to meet the backward limit within about the distance a
+        # jerk-limited brake onset loses
+        reach = sl[i] + max(0.5 * vi * brake_time, ds_i)
         j1 = max(j1, i + 1)
-        seg = s[i + 1:j1 + 1] - s[i]
-        want = float(np.min((vb[i + 1:j1 + 1] ** 2 - vi * vi) / (2.0 * seg)))
-        if want >= 0.0 and a > 0.0 and vi + a * a / (2.0 * lim.jerk) >= vb[i + 1] - 1e-3:
+        while j1 < n - 1 and sl[j1] <= reach:  # up to the first sample beyond the reach
+            j1 += 1
+        v2i = vi * vi
+        want = min((vb2[j] - v2i) / (2.0 * (sl[j] - sl[i])) for j in range(i + 1, j1 + 1))
+        if want >= 0.0 and a > 0.0 and vi + a * a / (2.0 * jerk) >= vbl[i + 1] - 1e-3:
             want = 0.0  # close to the cap: take the acceleration back now
-        want = min(max(want, -hard), lim.accel)
-        a = min(max(want, a - lim.jerk * dt), a + lim.jerk * dt)
-        v2 = vi * vi + 2.0 * a * ds[i]
+        want = min(max(want, -hard), acc_max)
+        a = min(max(want, a - jerk * dt), a + jerk * dt)
+        v2 = v2i + 2.0 * a * ds_i
         if v2 <= 1e-4 and want > a and i + 1 < n - 1:
             a = want  # the jerk limit would stop the vehicle short of the stop point: release the brake now
-            v2 = vi * vi + 2.0 * a * ds[i]
-        v[i + 1] = min(math.sqrt(v2) if v2 > 0 else 0.0, vb_hard[i + 1])
-        a = (v[i + 1] ** 2 - vi * vi) / (2.0 * ds[i])
+            v2 = v2i + 2.0 * a * ds_i
+        vn = min(math.sqrt(v2) if v2 > 0 else 0.0, vhl[i + 1])
+        vl[i + 1] = vn
+        a = (vn * vn - v2i) / (2.0 * ds_i)
+    v = np.asarray(vl)
+    ds = np.diff(s)
     if stop_s is not None:
         v[-1] = 0.0
     # 4. time and acceleration
