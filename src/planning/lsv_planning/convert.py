@@ -62,7 +62,8 @@ def hints_from_msg(msg: V2xHintArray, receive_ns: int) -> Stamped:
         zone = np.array([[p.x, p.y] for p in h.zone], dtype=np.float64) if len(h.zone) >= 3 else None
         items.append(Hint(int(h.type), float(h.position.x), float(h.position.y), time_ns(h.valid_until),
                           int(h.hint_id), str(h.source_id), float(h.radius), zone, float(h.velocity.x),
-                          float(h.velocity.y), float(h.speed_limit_mps), float(h.distance), float(h.time_to_path)))
+                          float(h.velocity.y), float(h.speed_limit_mps), float(h.distance), float(h.time_to_path),
+                          int(h.intersection_id)))
     return Stamped(time_ns(msg.header.stamp) or receive_ns, tuple(items))
 
 

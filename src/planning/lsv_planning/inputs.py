@@ -96,6 +96,7 @@ class Hint:
     speed_limit_mps: float = 0.0
     distance: float = -1.0
     time_to_path: float = -1.0
+    intersection_id: int = 0  # RED_LIGHT_WARNING / PEDESTRIAN_CROSSING: MAP intersection (0 = none)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,13 @@ from lsv_planning.behaviours.crosswalk import CrosswalkAhead, Walker
 from lsv_planning.behaviours.traffic_light import LightDecision, LineAhead
 from lsv_planning.inputs import (
     HINT_PEDESTRIAN_CROSSING,
+    HINT_RED_LIGHT_WARNING,
     NS,
+    STATE_RED,
     VULNERABLE_CLASSES,
     Hint,
     PlannerInputs,
+    Signal,
     TrackedObj,
     fresh,
 )
@@ -257,6 +260,12 @@ class Planner:
                              if h.valid_until_ns >= now_ns]
         objects: list[TrackedObj] = list(inputs.objects.items) if objects_ok and inputs.objects else []
         signals = list(inputs.signals.items) if signals_ok and inputs.signals else None
+        # a V2X red-light warning (the ego would reach that stop line on red) adds a red for its phase:
+        # advice can only make the vehicle more careful
+        warnings = [Signal(h.intersection_id, h.hint_id, STATE_RED) for h in hints
+                    if h.type == HINT_RED_LIGHT_WARNING and h.intersection_id]
+        if warnings and signals is not None:
+            signals += warnings
 
         caps, which = speed_limit.speed_caps(win, hints, now_ns, max_speed=p.max_speed_mps,
                                              max_lat_accel=p.max_lateral_accel_mps2,

@@ -217,3 +217,17 @@ def test_patrol_loop_goes_round_without_stopping(road_map):
     assert max(idx) >= 1  # passed the first waypoint
     passing = [v for t, _, _, v, d in trace if t > 10.0]
     assert min(passing) > 1.0  # no stop at the waypoint
+
+
+def test_red_light_warning_adds_a_red(road_map):
+    from lsv_planning.inputs import HINT_RED_LIGHT_WARNING
+
+    pl = Planner(make_params(), road_map, [DROP])
+    now = NS
+    green = Stamped(now, (Signal(101, 2, STATE_PROTECTED_GREEN),))
+    ego = EgoState(-45.0, -1.75, 0.0, 3.0, now)
+    _, dec = pl.plan(now, PlannerInputs(ego, green, Stamped(now, ()), Stamped(now, ())))
+    assert dec.info["stop"]["reason"] != "red_light"
+    rlw = Hint(HINT_RED_LIGHT_WARNING, -12.0, -1.75, now + NS, hint_id=2, intersection_id=101)
+    _, dec = pl.plan(now + NS // 10, PlannerInputs(ego, green, Stamped(now, (rlw,)), Stamped(now, ())))
+    assert dec.info["stop"]["reason"] == "red_light"
