@@ -128,7 +128,10 @@ class Planner:
         goals = self.mission.goals_ahead()
         self.path, self.route_error, self.ego_s = None, None, None
         self.path_version = self.mission.version
-        self.lines, self.crosswalks, self.lights = [], [], {}
+        self.lines, self.crosswalks = [], []
+        # light decisions stay (stop-line ids are the map's); a yield's stop point is an arc length on the old
+        # path, so a yield starts again on the new one if the emergency vehicle is still there
+        self.emergency = emergency.EmergencyState()
         wps = [Waypoint(g.x, g.y, g.yaw, g.lanelet_id, g.goal_id) for g in goals]
         try:
             seq, gidx = route_through(self.map, Waypoint(ego_x, ego_y, ego_yaw, 0, "vehicle"), wps)
@@ -186,7 +189,7 @@ class Planner:
         self.mission = mission_transition(self.mission, now_ns, False)  # IDLE -> DRIVING when goals arrived
         if self.mission.phase in (MissionPhase.IDLE, MissionPhase.DONE):
             why = "no mission goals" if self.mission.phase == MissionPhase.IDLE else "all goals done"
-            return self._hold(now_ns, self.mission.phase.value, why, speed=ego.speed)
+            return self._hold(now_ns, self.mission.phase.value, why, speed=ego.speed, hold_path=True)
 
         for _attempt in range(2):  # at most one re-route per cycle (goal change / off the path)
             if self.path is None or self.path_version != self.mission.version:
@@ -205,6 +208,11 @@ class Planner:
                 self.path_version = -1
                 continue
             self.ego_s = ego_s
+            if self._goal_passed(ego_s):
+                log.warning("passed stop goal '%s' without stopping there: routing round to it again",
+                            self.mission.current.goal_id if self.mission.current else "?")
+                self.path_version = -1
+                continue
             reached = self._goal_reached(ego, ego_s)
             before = self.mission.version
             self.mission = mission_transition(self.mission, now_ns, reached)
@@ -212,7 +220,7 @@ class Planner:
                 log.info("mission: %s (goal %d of %d)", self.mission.phase.value, self.mission.index + 1,
                          len(self.mission.goals))
                 if self.mission.phase == MissionPhase.DONE:
-                    return self._hold(now_ns, "done", "all goals done", speed=ego.speed)
+                    return self._hold(now_ns, "done", "all goals done", speed=ego.speed, hold_path=True)
                 continue
             break
         else:
@@ -225,6 +233,14 @@ class Planner:
             return self._hold(now_ns, "dwell", f"at '{g.goal_id if g else '?'}', {left:.1f} s left",
                               speed=ego.speed, hold_path=True)
         return self._drive(now_ns, inputs, ego)
+
+    def _goal_passed(self, ego_s: float) -> bool:
+        """A stop/park goal left more than its tolerance behind (overshot): it needs a new route."""
+        g = self.mission.current
+        if g is None or g.kind == GoalKind.PATROL or self.path is None or not self.path.goal_s:
+            return False
+        tol = g.tolerance_m if g.tolerance_m is not None else self.p.goal_tolerance_m
+        return ego_s > self.path.goal_s[0] + tol
 
     def _goal_reached(self, ego, ego_s: float) -> bool:
         g = self.mission.current
@@ -333,7 +349,7 @@ class Planner:
         a0 = self._previous_accel(now_ns)
         prof = profile(win.s - ego_s, caps, stop_rel if in_window else None, ego.speed, a0, self.limits)
         self._last = (now_ns, prof.t, prof.a)
-        points = self._points(win, prof, lateral)
+        points = self._points(win, prof, lateral) if len(prof.s) >= 2 else self._hold_points(win.s, lateral)
 
         v_cap = float(caps[0]) if len(caps) else 0.0
         braking = v_cap * v_cap / (2.0 * p.comfort_decel_mps2) + 5.0
@@ -398,20 +414,30 @@ class Planner:
         route_ok = reason != "no_route"
         self.state = dec.transition(self.state, dec.DecisionInputs(
             odom_ok, self.mission.phase, route_ok, True, 0.0, speed, self.p.stopped_speed_mps))
-        points = TrajectoryPoints.empty()
-        if hold_path and self.path is not None and self.ego_s is not None:
-            s = self.ego_s + np.arange(0.0, 2.0 + 1e-9, self.p.path_resolution_m)
-            s = s[s <= self.path.length] if np.any(s <= self.path.length) else s[:1]
-            xy, yaw = self.path.at(s)
-            zero = np.zeros(len(s))
-            points = TrajectoryPoints(xy[:, 0], xy[:, 1], np.interp(s, self.path.s, self.path.z), yaw, zero,
-                                      zero.copy(), np.arange(len(s), dtype=np.float64),
-                                      np.interp(s, self.path.s, self.path.curvature),
-                                      np.interp(s, self.path.s, self.path.grade))
+        points = self._hold_points() if hold_path else TrajectoryPoints.empty()
         self._last = None
         info: dict[str, Any] = {"speed_mps": round(speed, 3), "mission": self._mission_info(now_ns),
                                 "inputs": {"odometry": odom_ok}, "route": {"error": self.route_error}}
         return points, Decision(now_ns, self.state, reason, detail, info)
+
+    def _hold_points(self, offset_s: np.ndarray | None = None, offset: np.ndarray | None = None) -> TrajectoryPoints:
+        """Zero-speed points on the path from the vehicle (the controller keeps the lane and holds), shifted by
+        the lateral ``offset`` (m, left positive, given at arc lengths ``offset_s``); empty without a path.
+        ``t`` counts 1 s per point only to stay increasing."""
+        if self.path is None or self.ego_s is None:
+            return TrajectoryPoints.empty()
+        hold_len = 2.0  # m
+        start = min(max(self.ego_s, 0.0), max(self.path.length - hold_len, 0.0))
+        s = start + np.arange(0.0, hold_len + 1e-9, self.p.path_resolution_m)
+        s = s[s <= self.path.length + 1e-9]
+        xy, yaw = self.path.at(s)
+        if offset is not None and offset_s is not None and len(offset_s):
+            off = np.interp(s, offset_s, offset)
+            xy = xy + np.stack([-np.sin(yaw), np.cos(yaw)], axis=1) * off[:, None]
+        zero = np.zeros(len(s))
+        return TrajectoryPoints(xy[:, 0], xy[:, 1], np.interp(s, self.path.s, self.path.z), yaw, zero, zero.copy(),
+                                np.arange(len(s), dtype=np.float64), np.interp(s, self.path.s, self.path.curvature),
+                                np.interp(s, self.path.s, self.path.grade))
 
     def _mission_info(self, now_ns: int) -> dict[str, Any]:
         m = self.mission

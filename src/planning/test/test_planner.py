@@ -231,3 +231,16 @@ def test_red_light_warning_adds_a_red(road_map):
     rlw = Hint(HINT_RED_LIGHT_WARNING, -12.0, -1.75, now + NS, hint_id=2, intersection_id=101)
     _, dec = pl.plan(now + NS // 10, PlannerInputs(ego, green, Stamped(now, (rlw,)), Stamped(now, ())))
     assert dec.info["stop"]["reason"] == "red_light"
+
+
+def test_overshot_stop_goal_is_routed_round_to_again(road_map):
+    pl = Planner(make_params(), road_map, [Goal("customer", GoalKind.STOP, 100.0, -1.75, 0.0)])
+    now = NS
+    _, dec = pl.plan(now, PlannerInputs(EgoState(90.0, -1.75, 0.0, 3.0, now), None, Stamped(now, ()),
+                                        Stamped(now, ())))
+    assert dec.info["route"]["length_m"] < 100.0  # straight ahead on main.fwd
+    now += NS
+    _, dec = pl.plan(now, PlannerInputs(EgoState(106.0, -1.75, 0.0, 0.0, now), None, Stamped(now, ()),
+                                        Stamped(now, ())))
+    assert dec.state != DecisionState.NO_ROUTE
+    assert dec.info["route"]["length_m"] > 100.0 and dec.info["stop"]["distance_m"] > 50.0
