@@ -109,6 +109,7 @@ class Plant:
     yaw0: float = 0.0
     chassis: str = "dbc/lsv_chassis.yaml"
     now_ns: int = 0
+    watchdog_ms: float = 200.0  # the ECU's command watchdog (raised in tests whose commands cross processes)
     counters: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -117,7 +118,7 @@ class Plant:
         from lsv_sim.dynamics import VehicleState
 
         self.config = load_chassis_config(self.chassis)
-        self.ecu = ChassisEcu(self.config, EcuParams())
+        self.ecu = ChassisEcu(self.config, EcuParams(watchdog_ms=self.watchdog_ms))
         self.vs = VehicleState(x_m=self.x0, y_m=self.y0, yaw_rad=self.yaw0, brake_force_n=9000.0)
 
     def send(self, cmd: Command) -> None:

@@ -51,7 +51,10 @@ def test_node_publishes_odometry_at_50_hz(tmp_path: Path) -> None:
         pose = PoseWithCovarianceStamped()
         pose.header.frame_id = "map"
         pose.pose.pose.orientation.z, pose.pose.pose.orientation.w = math.sin(0.25), math.cos(0.25)
-        init_pub.publish(pose)
+        for _ in range(200):  # until the node has started and matched the publisher (slow on a loaded machine)
+            init_pub.publish(pose)
+            if spin_until(node, lambda: odom.count > 0, 0.1):
+                break
         assert spin_until(node, lambda: odom.count > 5, 10.0), proc.log()
         n0 = odom.count
         spin_until(node, lambda: False, 1.0)
