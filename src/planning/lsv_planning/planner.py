@@ -5,13 +5,14 @@
 One cycle:
 
 1. no fresh odometry -> empty trajectory (= stop and hold, lsv_msgs/Trajectory) and NO_ODOMETRY;
-2. mission: IDLE/DONE -> empty trajectory; otherwise route (lanelet2 routing) from the vehicle
+2. mission: IDLE -> empty trajectory, DONE / DWELLING -> zero-speed hold points; otherwise route (lanelet2 routing) from the vehicle
    through the goals ahead, built again when the goal changes or the vehicle is off the path; an
    unreachable goal -> empty trajectory and NO_ROUTE with the reason;
 3. the path window ahead (``horizon_m``): speed caps (vehicle, map, V2X zones, curves), stop
    points from traffic lights, crosswalks, obstacles / lead objects, emergency vehicles, the goal
    and the end of the route; the nearest stop wins (V2X can add stops, never remove one);
-4. velocity profile with acceleration and jerk limits ending exactly at that stop;
+4. velocity profile with acceleration and jerk limits ending exactly at that stop (standing at it:
+   zero-speed hold points along the path);
 5. decision state and its reason.
 
 Stale inputs: odometry -> hold (1); traffic signals older than ``signals_timeout_s`` are
@@ -19,6 +20,7 @@ ignored, so a signalised stop line is "unknown" -> stop; V2X hints older than
 ``hints_timeout_s`` or past their ``valid_until`` are ignored; objects older than
 ``objects_timeout_s`` (or never received) -> speed capped at ``stale_objects_speed_mps``
 (default 0: a comfortable stop, then hold) because an obstacle could be there unseen.
+V2X red-light warnings add a red for their intersection and phase (advice only adds caution).
 """
 
 from __future__ import annotations

@@ -157,9 +157,10 @@ class PlannerNode(Node):
             level, msg = ERROR, f"{self.errors} planning cycles failed"
         elif d.state in (DecisionState.NO_ODOMETRY, DecisionState.NO_ROUTE):
             level, msg = WARN, f"{d.state.value}: {d.detail}"
-        elif not all(inputs.values()):
-            stale = [k for k, v in inputs.items() if not v]
-            level, msg = WARN, f"{d.state.value}; stale or missing: {', '.join(stale)}"
+        elif not inputs.get("objects", True):
+            # V2X signals and hints are optional (no road-side unit in range is normal): their staleness is
+            # reported as values only; a signalised stop line without a signal shows as reason unknown_signal
+            level, msg = WARN, f"{d.state.value}; tracked objects stale or missing: holding"
         self.errors = 0
         return [status("", level, msg, values)]
 
