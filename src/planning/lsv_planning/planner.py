@@ -5,9 +5,10 @@
 One cycle:
 
 1. no fresh odometry -> empty trajectory (= stop and hold, lsv_msgs/Trajectory) and NO_ODOMETRY;
-2. mission: IDLE -> empty trajectory, DONE / DWELLING -> zero-speed hold points; otherwise route (lanelet2 routing) from the vehicle
-   through the goals ahead, built again when the goal changes or the vehicle is off the path; an
-   unreachable goal -> empty trajectory and NO_ROUTE with the reason;
+2. mission: IDLE -> empty trajectory, DONE / DWELLING -> zero-speed hold points; otherwise route
+   (lanelet2 routing) from the vehicle through the goals ahead, built again when the goal changes,
+   the vehicle is off the path or it overshot a stop goal; an unreachable goal -> empty
+   trajectory and NO_ROUTE with the reason;
 3. the path window ahead (``horizon_m``): speed caps (vehicle, map, V2X zones, curves), stop
    points from traffic lights, crosswalks, obstacles / lead objects, emergency vehicles, the goal
    and the end of the route; the nearest stop wins (V2X can add stops, never remove one);
