@@ -113,6 +113,7 @@ class ControllerNode(Node):
         self._last_state_pub_ns = 0
         self._last_warn_ns: dict[str, int] = {}
         self._errors = 0
+        self._invalid = 0  # input messages (or objects) dropped for non-finite values
         self._gate_counts = {"non_finite": 0, "accel": 0, "jerk": 0, "steer": 0, "steer_rate": 0}
         self._step_ms = 0.0
         self._rt_applied = False
@@ -153,11 +154,19 @@ class ControllerNode(Node):
 
     def _on_odometry(self, msg: Odometry) -> None:
         odo = odometry_from_msg(msg, self._now_ns())
+        if not all(math.isfinite(v) for v in (odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, odo.grade)):
+            self._invalid += 1
+            self._warn_throttled("odometry", f"odometry with non-finite values dropped ({self._invalid} inputs)")
+            return  # not stored: the last good one ages and goes stale
         with self._lock:
             self._odometry = odo
 
     def _on_status(self, msg: VehicleStatus) -> None:
         st = StatusInput(msg.speed_mps, msg.steering_angle_rad, msg.mode, msg.fault_bits, msg.stale, self._now_ns())
+        if not (math.isfinite(st.speed_mps) and math.isfinite(st.steering_angle_rad)):
+            self._invalid += 1
+            self._warn_throttled("status", f"vehicle status with non-finite values dropped ({self._invalid} inputs)")
+            return
         with self._lock:
             self._status = st
 
@@ -166,6 +175,11 @@ class ControllerNode(Node):
             self._warn_throttled("frame", f"objects in frame '{msg.header.frame_id}', expected 'map': ignored")
             return
         objs = objects_from_msg(msg, self._now_ns())
+        ok = np.isfinite(objs.xy).all(axis=1) & np.isfinite(objs.radius_m)
+        if not ok.all():  # a track without a usable position cannot be checked: dropped, counted, logged
+            self._invalid += int((~ok).sum())
+            self._warn_throttled("objects", f"tracked objects with non-finite pose dropped ({self._invalid} inputs)")
+            objs = ObjectsInput(objs.xy[ok], objs.radius_m[ok], objs.received_ns)
         with self._lock:
             self._objects = objs
 
@@ -239,7 +253,8 @@ class ControllerNode(Node):
         out = self._last
         loop_values = {"cycles": stats.cycles, "overruns": stats.overruns, "skipped": stats.skipped,
                        "jitter_p50_ms": stats.jitter_p50_ms, "jitter_p99_ms": stats.jitter_p99_ms,
-                       "jitter_max_ms": stats.jitter_max_ms, "step_ms": self._step_ms, "step_errors": self._errors}
+                       "jitter_max_ms": stats.jitter_max_ms, "step_ms": self._step_ms, "step_errors": self._errors,
+                       "invalid_inputs_dropped": self._invalid}
         loop_level = OK if self._errors == 0 and self.loop.running else (ERROR if not self.loop.running else WARN)
         statuses = [status("loop", loop_level, "50 Hz loop" if loop_level == OK else "loop errors", loop_values)]
         if out is None:

@@ -106,6 +106,10 @@ class Localizer:
 
     # --- inputs ---
     def on_initial_pose(self, now_ns: int, x: float, y: float, yaw: float) -> None:
+        if not all(math.isfinite(v) for v in (x, y, yaw)):
+            self.counters.non_finite += 1
+            log.warning("initial pose with non-finite values ignored")
+            return
         self.ekf.initialize(now_ns, x, y, yaw, self.p.init_position_sigma_m, self.p.init_yaw_sigma_rad,
                             self._last_speed or 0.0)
         self.init_source = "initial pose"
@@ -202,12 +206,16 @@ class Localizer:
     # --- outputs ---
     def estimate(self, now_ns: int) -> Estimate | None:
         """The state predicted to ``now_ns``; None until initialised."""
-        if not self.ekf.initialized:
-            return None
+        if not self.ekf.initialized or not self.finite():
+            return None  # a diverged filter publishes nothing (the controller stops); health says ERROR
         self.ekf.predict(now_ns)
         s = self.ekf.x
         return Estimate(self.ekf.t_ns or now_ns, float(s[0]), float(s[1]), float(s[YAW]), float(s[V]), float(s[W]),
                         self.pitch_rad, self.ekf.P.copy(), float(s[B]))
+
+    def finite(self) -> bool:
+        """State and covariance are finite (a numerical failure never reaches the odometry)."""
+        return bool(np.isfinite(self.ekf.x).all() and np.isfinite(self.ekf.P).all())
 
     def _age_s(self, t_ns: int | None, now_ns: int) -> float:
         return math.inf if t_ns is None else max(0.0, (now_ns - t_ns) / NS)
@@ -224,6 +232,8 @@ class Localizer:
         if not self.ekf.initialized:
             return ERROR, "not initialised: waiting for GNSS and a heading (initial pose, IMU yaw or GNSS course)", \
                 values
+        if not self.finite():
+            return ERROR, "filter state not finite: re-initialise (initial pose)", values
         sigma = self.ekf.position_sigma_m()
         values.update({"position_sigma_m": sigma, "yaw_sigma_rad": math.sqrt(self.ekf.P[YAW, YAW]),
                        "gyro_bias_rps": float(self.ekf.x[B]), "pitch_rad": self.pitch_rad})

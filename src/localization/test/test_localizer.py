@@ -195,3 +195,14 @@ def test_non_finite_inputs_are_counted_not_fused() -> None:
     est = d.loc.estimate(d.now)
     assert est is not None and np.isfinite(est.covariance).all() and math.isfinite(est.x_m)
     assert d.loc.counters.non_finite == 2
+
+
+def test_non_finite_initial_pose_ignored_and_a_diverged_filter_publishes_nothing() -> None:
+    d = initialised_drive()
+    d.run(1.0)
+    d.loc.on_initial_pose(d.now, float("nan"), 0.0, 0.0)
+    assert d.loc.estimate(d.now) is not None and d.loc.counters.non_finite == 1
+    d.loc.ekf.P[0, 0] = float("nan")  # a numerical failure
+    assert d.loc.estimate(d.now) is None
+    level, message, _ = d.loc.health(d.now)
+    assert level == ERROR and "not finite" in message

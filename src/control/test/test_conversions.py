@@ -1,0 +1,79 @@
+"""Message <-> core conversions of the controller node (no ROS graph)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lsv_control.command_gate import Command
+from lsv_control.control_node import command_to_msg, objects_from_msg, odometry_from_msg, trajectory_from_msg
+
+
+def test_empty_trajectory_is_stop_and_hold() -> None:
+    from lsv_msgs.msg import Trajectory
+
+    assert trajectory_from_msg(Trajectory()) is None
+
+
+def test_trajectory_columns_and_heading() -> None:
+    from lsv_msgs.msg import Trajectory, TrajectoryPoint
+
+    msg = Trajectory()
+    for i in range(3):
+        p = TrajectoryPoint(longitudinal_velocity_mps=2.0, acceleration_mps2=0.5, grade=0.1)
+        p.pose.position.x = float(i)
+        p.pose.orientation.z, p.pose.orientation.w = math.sin(0.2), math.cos(0.2)
+        msg.points.append(p)
+    traj = trajectory_from_msg(msg)
+    assert traj is not None and traj.size == 3
+    assert traj.yaw_rad[1] == pytest.approx(0.4) and traj.s_m[-1] == pytest.approx(2.0)
+    assert traj.speed_mps[0] == 2.0 and traj.accel_mps2[0] == 0.5 and traj.grade[0] == pytest.approx(0.1)
+
+
+def test_odometry_uphill_pitch_is_positive_grade() -> None:
+    from nav_msgs.msg import Odometry
+
+    msg = Odometry()
+    pitch = -math.atan(0.12)  # nose up (REP 103)
+    msg.pose.pose.orientation.y, msg.pose.pose.orientation.w = math.sin(pitch / 2), math.cos(pitch / 2)
+    msg.twist.twist.linear.x = 2.5
+    odo = odometry_from_msg(msg, 7)
+    assert odo.grade == pytest.approx(0.12) and odo.yaw_rad == pytest.approx(0.0) and odo.speed_mps == 2.5
+
+
+def test_objects_radius_from_footprint() -> None:
+    from lsv_msgs.msg import TrackedObject, TrackedObjectArray
+
+    msg = TrackedObjectArray()
+    o = TrackedObject()
+    o.pose.pose.position.x, o.pose.pose.position.y = 3.0, 4.0
+    o.dimensions.x, o.dimensions.y = 0.6, 0.8
+    msg.objects.append(o)
+    objs = objects_from_msg(msg, 1)
+    assert objs.xy.tolist() == [[3.0, 4.0]] and objs.radius_m[0] == pytest.approx(0.5)
+
+
+def test_command_fields() -> None:
+    from lsv_msgs.msg import VehicleCommand
+
+    msg = command_to_msg(Command(acceleration_mps2=-1.0, speed_limit_mps=4.0, steering_angle_rad=0.1,
+                                 steering_rate_rps=0.8, parking_brake=True, lights=16), VehicleCommand())
+    assert msg.mode == VehicleCommand.MODE_ACCELERATION and msg.gear == VehicleCommand.GEAR_DRIVE
+    assert msg.acceleration_mps2 == pytest.approx(-1.0) and msg.parking_brake and msg.enable
+    assert msg.lights == VehicleCommand.LIGHT_HAZARD and not msg.emergency_stop
+
+
+def test_core_constants_match_the_messages() -> None:
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from lsv_control import controller
+    from lsv_msgs.msg import VehicleCommand, VehicleStatus
+
+    assert controller.GEAR_DRIVE == VehicleCommand.GEAR_DRIVE
+    assert controller.LIGHT_HAZARD == VehicleCommand.LIGHT_HAZARD
+    assert controller.STATUS_MODE_ESTOP == VehicleStatus.MODE_ESTOP
+    assert controller.STATUS_MODE_FAULT == VehicleStatus.MODE_FAULT
+    assert controller.FAULT_BUMPER == VehicleStatus.FAULT_BUMPER
+    assert bytes([controller.DIAG_ERROR]) == DiagnosticStatus.ERROR
+    assert bytes([controller.DIAG_STALE]) == DiagnosticStatus.STALE
