@@ -59,29 +59,36 @@ class RoadMap:
     crosswalks_of_lanelet: dict[int, list[CrosswalkArea]] = field(default_factory=dict)
 
     # -- queries -------------------------------------------------------------------------------
-    def lanelet_candidates(self, x: float, y: float, max_dist_m: float = 5.0) -> list[int]:
-        """Road lanelets within ``max_dist_m`` of (x, y), nearest first."""
+    def lanelet_candidates(self, x: float, y: float, max_dist_m: float = 5.0) -> list[tuple[float, int]]:
+        """(distance, id) of the road lanelets within ``max_dist_m`` of (x, y), nearest first (0 = inside)."""
         import lanelet2
         from lanelet2.core import BasicPoint2d
 
         hits = lanelet2.geometry.findWithin2d(self.lanelet_map.laneletLayer, BasicPoint2d(x, y), max_dist_m)
-        return [ll.id for d, ll in sorted(hits, key=lambda h: h[0]) if ll.id in self.centerlines]
+        return [(float(d), ll.id) for d, ll in sorted(hits, key=lambda h: h[0]) if ll.id in self.centerlines]
 
     def match_lanelet(self, x: float, y: float, yaw: float | None = None, max_dist_m: float = 5.0) -> int | None:
-        """The road lanelet of a pose: among those containing (or nearest to) the point, the one
-        whose direction is closest to ``yaw``. None when no road lanelet is within ``max_dist_m``."""
+        """The road lanelet of a pose: among the lanelets containing the point (junction connectors and
+        opposite lanes can overlap) the one whose direction is closest to ``yaw`` (without yaw: nearest
+        centre line); off every lanelet, the nearest one. None when none is within ``max_dist_m``.
+        The heading only breaks ties between overlapping lanelets, so a goal given with a wrong or
+        default heading still lands on the lane it is on."""
         cands = self.lanelet_candidates(x, y, max_dist_m)
         if not cands:
             return None
+        inside = [lid for d, lid in cands if d <= 1e-6]
+        if not inside:
+            return cands[0][1]
+        if len(inside) == 1:
+            return inside[0]
         best, best_cost = None, math.inf
-        for lid in cands:
+        for lid in inside:
             cl = self.centerlines[lid]
             d, _, seg = _project(cl[:, :2], x, y)
             cost = d
             if yaw is not None:
                 t = cl[seg + 1, :2] - cl[seg, :2]
-                dyaw = abs(_wrap(math.atan2(t[1], t[0]) - yaw))
-                cost += 4.0 * dyaw  # m per rad: the direction matters more than a metre of offset
+                cost = abs(_wrap(math.atan2(t[1], t[0]) - yaw)) + 0.01 * d
             if cost < best_cost:
                 best, best_cost = lid, cost
         return best

@@ -76,3 +76,13 @@ def test_project_gives_signed_lateral_offset(road_map):
     assert lat == pytest.approx(0.75, abs=0.05)  # left of the eastbound lane centre
     s2, lat2 = path.project(-100.0, -2.5)
     assert lat2 == pytest.approx(-0.75, abs=0.05) and s2 == pytest.approx(s, abs=0.05)
+
+
+def test_lane_matching_prefers_the_lane_the_point_is_on(road_map):
+    # main.bwd (westbound, y = +1.75) with a default (east) heading: still main.bwd
+    assert road_map.match_lanelet(107.4, 1.75, 0.0) == 1002
+    assert road_map.match_lanelet(107.4, -1.75, math.pi) == 1001
+    # in the junction the heading picks among the overlapping connectors
+    assert road_map.match_lanelet(-5.0, -1.75, 0.0) == 1028  # west.W->E
+    assert road_map.match_lanelet(-1.75, -5.0, -math.pi / 2) == 1023  # west.N->S
+    assert road_map.match_lanelet(500.0, 500.0) is None
