@@ -3,7 +3,8 @@ that ends exactly at the stop point.
 
 ``profile(s, cap, stop_s, v0, a0, limits)``:
 
-1. the samples are cut at the stop point and a last sample is put exactly on it (speed 0);
+1. the samples are cut at the stop point and a last sample is put exactly on it (speed 0); a cap
+   the vehicle is already above is relaxed to a comfortable deceleration from its speed;
 2. backward pass: v <= sqrt(v_next^2 + 2 d ds), with d the comfortable deceleration, raised
    (up to the hardest planned deceleration) only when the vehicle is already too fast to stop
    comfortably before a constraint;
@@ -68,6 +69,12 @@ def profile(s: np.ndarray, cap: np.ndarray, stop_s: float | None, v0: float, a0:
     if len(s) < 2:
         z = np.zeros(1)
         return Profile(z, z.copy(), z.copy(), z.copy(), lim.comfort_decel)
+    # a speed cap the vehicle is already above (a V2X zone appearing around it, a limit right ahead) is
+    # reached with the comfortable deceleration, not by braking hard: only stops justify that
+    relax = np.sqrt(np.maximum(v0 * v0 - 2.0 * lim.comfort_decel * s, 0.0))
+    if stop_s is not None:
+        relax[-1] = 0.0
+    cap = np.maximum(cap, relax)
     # 2. backward pass; harder deceleration only if the vehicle cannot keep to the comfortable one
     decel = lim.comfort_decel
     vb_hard = _backward(s, cap, decel)

@@ -69,12 +69,20 @@ def test_zero_cap_everywhere_holds():
 def test_properties(v0, stop, caps, a0):
     cap = np.repeat(np.asarray(caps), int(np.ceil(len(S) / 4)))[: len(S)]
     p = profile(S, cap, stop, v0, a0, LIM)
-    # caps hold after the first sample (the vehicle is where it is, at its speed)
+    # caps hold after the first sample (the vehicle is where it is, at its speed), or where the vehicle was
+    # above one, it slows down to it at the comfortable deceleration
     idx = np.clip(np.searchsorted(S, p.s[1:], side="right") - 1, 0, len(S) - 1)
-    assert np.all(p.v[1:] <= np.maximum(cap[idx], 0.0) + 1e-6)
+    relaxed = np.sqrt(np.maximum(v0 * v0 - 2.0 * LIM.comfort_decel * p.s[1:], 0.0))
+    assert np.all(p.v[1:] <= np.maximum(cap[idx], relaxed) + 1e-6)
     assert np.all(p.v >= 0.0)
     assert p.a.max() <= LIM.accel + 1e-6
     assert p.a.min() >= -LIM.max_decel - 1e-6 or p.decel_used == LIM.max_decel
     if stop is not None and len(p.s) > 1:
         assert p.s[-1] == pytest.approx(stop) and p.v[-1] == 0.0
     assert np.all(np.diff(p.t) >= 0.0)
+
+
+def test_already_above_a_cap_slows_down_comfortably():
+    p = profile(S, np.full(len(S), 1.0), None, 4.0, 0.0, LIM)
+    assert p.decel_used == LIM.comfort_decel and p.a.min() >= -LIM.comfort_decel - 1e-6
+    assert p.v[-1] == pytest.approx(1.0)
