@@ -329,6 +329,11 @@ class Planner:
         ev_stop = emergency.stop_point(self.emergency, n_rel)
         if ev_stop is not None:
             stops.append(ev_stop)
+            zones = [(la.s, f"stop line {la.line.stop_line_id}") for la in lines]
+            zones += [(c.s_in, f"crosswalk {c.area.id}") for c in self.crosswalks if c.s_out >= ego_s]
+            clear = emergency.keep_clear(self.emergency, zones, ego_s, front, ego.speed, p.comfort_decel_mps2)
+            if clear is not None:
+                stops.append(clear)
         offset_m = emergency.pull_over_offset(float(win.lane_width[0]), p.ego_width_m, p.pull_over_offset_m)
         lateral = emergency.lateral_offset(self.emergency, win.s, offset_m, p.pull_over_distance_m)
         if self.emergency.release_s is not None and ego_s > self.emergency.release_s + p.pull_over_distance_m:

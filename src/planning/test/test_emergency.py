@@ -84,3 +84,13 @@ def test_pull_over_shifts_right_within_the_lane():
     np.testing.assert_allclose(back, [-off, -off, -off, 0.0])
     assert em.stop_point(EmergencyState(), 0) is None
     assert em.stop_point(EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0), 1).s == 112.0
+
+
+def test_keep_clear_stops_before_a_junction_on_the_way():
+    y = EmergencyState(EmergencyPhase.YIELDING, 100.0, 112.0)
+    sp = em.keep_clear(y, [(110.0, "stop line 10099")], 100.0, 2.45, 1.0, 1.0)
+    assert sp is not None and sp.s == pytest.approx(110.0 - 2.45 - 0.5) and "stop line" in sp.detail
+    assert em.keep_clear(y, [(120.0, "crosswalk 3002")], 100.0, 2.45, 1.0, 1.0) is None  # beyond the stop
+    assert em.keep_clear(y, [(101.0, "crosswalk 3002")], 100.0, 2.45, 1.0, 1.0) is None  # front already on it
+    assert em.keep_clear(y, [(106.0, "stop line")], 100.0, 2.45, 4.0, 1.0) is None  # too close for a comfortable stop
+    assert em.keep_clear(EmergencyState(), [(110.0, "x")], 100.0, 2.45, 1.0, 1.0) is None

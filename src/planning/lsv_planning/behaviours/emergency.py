@@ -14,7 +14,9 @@ State machine (``transition``):
     CLEARING --not relevant for clear_s-->      NORMAL    (drive on, back to the lane centre)
 
 While YIELDING or CLEARING the path shifts right by ``offset_m`` (clipped so the vehicle stays in
-its lane) over ``pull_over_m`` and the vehicle stops at the end of that shift.
+its lane) over ``pull_over_m`` and the vehicle stops at the end of that shift - or before an
+intersection's stop line or a crosswalk on the way (``keep_clear``), so as not to block the
+junction the emergency vehicle may need, when that is still a comfortable stop.
 """
 
 from __future__ import annotations
@@ -128,3 +130,18 @@ def pull_over_offset(lane_width_m: float, ego_width_m: float, wanted_m: float, e
     """Right shift (m, >= 0) that keeps the vehicle ``edge_margin_m`` inside its lane."""
     room = 0.5 * (lane_width_m - ego_width_m) - edge_margin_m
     return float(min(wanted_m, max(room, 0.0)))
+
+
+def keep_clear(state: EmergencyState, zones: list[tuple[float, str]], ego_s: float, front_m: float, speed: float,
+               comfort_decel: float) -> StopPoint | None:
+    """While yielding: a stop before the first zone entry (arc length of a stop line or crosswalk start,
+    with a label) between the vehicle's front and its pull-over stop, if a comfortable stop reaches it."""
+    if state.phase == EmergencyPhase.NORMAL:
+        return None
+    for s_in, label in sorted(zones):
+        stop_s = s_in - front_m - 0.5
+        if s_in < ego_s + front_m or stop_s >= state.stop_s:
+            continue
+        if speed * speed / (2.0 * comfort_decel) <= max(stop_s - ego_s, 0.0) + 0.5:
+            return StopPoint(stop_s, "emergency_vehicle", f"pulled over for emergency vehicle, keeping {label} clear")
+    return None
