@@ -146,6 +146,7 @@ class SensorSuite:
         self.rng = np.random.default_rng(sim.scenario.seed + 1)
         self.errors = 0
         self.published: dict[str, int] = {}
+        self.busy_s: dict[str, float] = {}  # wall time per sensor (sampling + conversion + publishing)
         self.zones = list(getattr(sim.world, "gnss_dropout_zones", []) or [])
         self.lidar = self.camera = None
         mesh = sim.world.static_mesh() if hasattr(sim.world, "static_mesh") and (p.sensors_lidar or p.sensors_camera) \
@@ -212,12 +213,14 @@ class SensorSuite:
         gt = self.sim.ground_truth()
         stamp_ns = self.t0_ns + gt.t_ns
         for kind in due:
+            t0 = time.perf_counter()
             try:
                 getattr(self, f"_{kind}")(gt, stamp_ns, self.messages)
                 self.published[kind] = self.published.get(kind, 0) + 1
             except (ValueError, RuntimeError, IndexError, KeyError) as err:
                 self.errors += 1
                 self.node.get_logger().error(f"{kind} sensor failed: {err}", throttle_duration_sec=5.0)
+            self.busy_s[kind] = self.busy_s.get(kind, 0.0) + time.perf_counter() - t0
 
     def _lidar(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
         pose = self._base(gt) @ self.ext.matrix("lidar")
@@ -282,6 +285,8 @@ class SimulatorNode(Node):
         self.udp_sent = 0
         self.udp_errors = 0
         self._wall_start: float | None = None
+        # wall time spent per part of the loop (run_info.txt): where a real-time factor < 1 comes from
+        self.busy_s = dict.fromkeys(("wait_for_stack", "step", "pacing", "clock_can", "sensors", "truth_v2x"), 0.0)
         # 2. bus (the chassis ECU lives in the core, on this bus)
         try:
             self.bus = open_bus(BusParams(p.bus_interface, p.bus_channel, p.bus_bitrate))
@@ -380,7 +385,9 @@ class SimulatorNode(Node):
                                                     "no /vehicle/command publisher yet, stepping without waiting"))
         self._wall_start = time.monotonic()
         next_progress = PROGRESS_PERIOD_S
+        busy = self.busy_s
         while not self._stop.is_set() and self.sim.t_ns < self.duration_ns:
+            t0 = time.perf_counter()
             if not sync:
                 self._drain()
             elif self.sim.steps % control_steps == 0:
@@ -388,11 +395,14 @@ class SimulatorNode(Node):
                 # what arrives between gates (e.g. a bridge timeout while a camera frame renders)
                 # cannot change the run
                 self._wait_for_stack(gate_params)
+            t1 = time.perf_counter()
             self.sim.step()
+            t2 = time.perf_counter()
             if not sync:
                 delay = pacer.delay_ns(self.sim.t_ns, time.monotonic_ns())
                 if delay > 0:
                     self._stop.wait(delay / NS)
+            t3 = time.perf_counter()
             self._publish_clock()
             for frame_id, data in self.sim.status_frames():
                 try:
@@ -400,14 +410,23 @@ class SimulatorNode(Node):
                                   timeout=0.005)
                 except can.CanError:
                     self.tx_errors += 1
+            t4 = time.perf_counter()
             if self.sensors is not None:
                 self.sensors.sample(self.sim.steps)
+            t5 = time.perf_counter()
             gt = None
             if self.sim.steps % truth_every == 0:
                 gt = self.sim.ground_truth()
                 self._publish_truth(gt)
             if self.rsu is not None and self.sim.steps % rsu_every == 0 and "v2x_silent" not in self.sim.faults():
                 self._send_v2x(gt or self.sim.ground_truth())
+            t6 = time.perf_counter()
+            busy["wait_for_stack"] += t1 - t0
+            busy["step"] += t2 - t1
+            busy["pacing"] += t3 - t2
+            busy["clock_can"] += t4 - t3
+            busy["sensors"] += t5 - t4
+            busy["truth_v2x"] += t6 - t5
             if self.sim.t_s >= next_progress:
                 next_progress += PROGRESS_PERIOD_S
                 self._progress()
@@ -525,7 +544,12 @@ class SimulatorNode(Node):
                                         completed=completed)
             (folder / "run_info.txt").write_text(
                 f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
-                f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n")
+                f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n"
+                + "wall ms per simulated s: " + ", ".join(f"{k} {1e3 * v / max(self.sim.t_s, 1e-9):.0f}"
+                                                          for k, v in self.busy_s.items())
+                + ("" if self.sensors is None else " (" + ", ".join(
+                    f"{k} {1e3 * v / max(self.sim.t_s, 1e-9):.0f}" for k, v in self.sensors.busy_s.items()) + ")")
+                + "\n")
             table = summary_table(self.summary)
             self.get_logger().info(f"{what} (real-time factor {rtf:.2f}):\n{table}\nreport: {folder.resolve()}")
         else:
