@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -73,6 +73,10 @@ class ControllerParams:
     realtime_priority: int = field(default=0, metadata=spec(
         name="realtime_priority", description="SCHED_FIFO priority of the 50 Hz loop thread (0 = normal "
         "scheduling); needs CAP_SYS_NICE, warns and carries on if refused", min=0, max=99, optional=True))
+    hill_start_assist: bool = field(default=True, metadata=spec(
+        name="hill_start_assist", description="on an uphill start keep parking_brake requested until the "
+        "jerk-limited request covers the grade (false for a chassis whose parking brake releases slowly)",
+        optional=True))
     hold_steering_when_stopped: bool = field(default=True, metadata=spec(
         name="hold_steering_when_stopped", description="keep the wheel still while STOPPED", optional=True))
 
@@ -301,6 +305,7 @@ class Controller:
 
         # longitudinal
         ref_v = 0.0
+        grade = 0.0
         accel = self.long_p.hold_accel_mps2
         if traj is not None and odo is not None and s_vehicle is not None and speed is not None:
             preview = s_vehicle + max(speed, 0.0) * self.long_p.preview_time_s
@@ -331,5 +336,12 @@ class Controller:
         cmd, self.gate, report = command_gate.apply(cmd, self.gate, measured_steer, dt, self.gate_p,
                                                     emergency=state is MrmState.EMERGENCY_STOP,
                                                     speed_mps=speed or 0.0)
+        if p.hill_start_assist and state is MrmState.NORMAL and self.long.state is LongState.DRIVE and standstill:
+            # hill-start assist: the jerk-limited request ramps up through zero, where the chassis would
+            # release its brake with too little drive force to hold the slope; keep the brake applied until
+            # the request covers the grade
+            needed = self.long_p.grade_feedforward_gain * longitudinal.grade_accel(grade)
+            if needed > 0.0 and cmd.acceleration_mps2 < needed:
+                cmd = replace(cmd, parking_brake=True)
         return ControlOutput(cmd, self.mrm, self.long.state, tuple(comfortable), tuple(emergency), lateral_error,
                              ref_v, report, transitioned)
