@@ -98,6 +98,9 @@ class SimNodeParams:
         "python-can channel", optional=True, name="bus.channel"))
     bus_bitrate: int = field(default=500000, metadata=spec(
         "CAN bitrate", unit="bit/s", min=10_000, max=1_000_000, optional=True, name="bus.bitrate"))
+    truth_as_localization: bool = field(default=False, metadata=spec(
+        "also publish the ground-truth odometry on ~/output/localization (a stand-in while no localization node "
+        "runs; remap it to /localization/odometry)", optional=True))
     sensors_lidar: bool = field(default=True, metadata=spec(
         "render and publish the lidar (district maps: needs the world's mesh)", optional=True, name="sensors.lidar"))
     sensors_camera: bool = field(default=True, metadata=spec(
@@ -295,6 +298,8 @@ class SimulatorNode(Node):
         # 3. topics
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.odom_pub = self.create_publisher(Odometry, "~/output/ground_truth/odometry", 10)
+        self.localization_pub = self.create_publisher(Odometry, "~/output/localization", 10) \
+            if p.truth_as_localization else None
         self.objects_pub = self.create_publisher(TrackedObjectArray, "~/output/ground_truth/objects", 10)
         self.lights_pub = self.create_publisher(TrafficSignalArray, "~/output/ground_truth/traffic_signals", 10)
         latched = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -488,6 +493,8 @@ class SimulatorNode(Node):
         odom.twist.twist.linear.x = vs.speed_mps
         odom.twist.twist.angular.z = vs.yaw_rate_rps
         self.odom_pub.publish(odom)
+        if self.localization_pub is not None:
+            self.localization_pub.publish(odom)
 
         objs = TrackedObjectArray()
         objs.header.stamp = stamp
