@@ -290,13 +290,14 @@ class Planner:
                                              max_lat_accel=p.max_lateral_accel_mps2,
                                              min_curve_speed=p.min_curve_speed_mps, hazard_speed=p.hazard_speed_mps)
         stops: list[StopPoint] = []
-        cruise = float(min(p.max_speed_mps, HARD_SPEED_CAP_MPS, caps[0] if len(caps) else p.max_speed_mps))
-        cruise = max(cruise, float(np.max(caps[: max(1, int(20.0 / p.path_resolution_m))])))
+        # the speed towards the next stop lines, for arrival times: the highest limit over the next 20 m (earliest)
+        cruise = float(min(p.max_speed_mps, HARD_SPEED_CAP_MPS,
+                           np.max(caps[: max(1, int(20.0 / p.path_resolution_m))])))
         front = p.ego_front_overhang_m
         # traffic lights
         lines = [la for la in self.lines if ego_s - 5.0 <= la.s <= ego_s + p.light_lookahead_m]
         light_stops, self.lights, light_report = traffic_light.evaluate(
-            lines, self.lights, signals, now_ns, ego_s, ego.speed, min(cruise, p.max_speed_mps), front_m=front,
+            lines, self.lights, signals, now_ns, ego_s, ego.speed, cruise, front_m=front,
             margin_m=p.stop_line_margin_m, accel=p.accel_mps2, comfort_decel=p.comfort_decel_mps2,
             max_decel=p.max_decel_mps2, time_margin_s=p.light_time_margin_s)
         stops += light_stops
