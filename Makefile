@@ -8,13 +8,15 @@ PY          := $(VENV)/bin/python
 # namespaces): DDS discovery, the simulated CAN bus and V2X UDP then cannot leave the
 # machine. `make sim SANDBOX=` runs on the host network instead (localhost discovery).
 SANDBOX     ?= scripts/netns_sandbox.sh
-SIM_DURATION ?= 60
+# `make sim SCENARIO=hill_start_stop SIM_ARGS=--sync`
+SCENARIO    ?= default
+SIM_ARGS    ?=
 PYTEST_ARGS ?=
 
 .PHONY: help setup test test-fast lint sim bench clean
 
 help:
-	@echo "make sim        set up, run the whole stack against the built-in simulator, write sim_report/"
+	@echo "make sim        set up, run the default scenario with the whole stack in the simulator, write sim_report/"
 	@echo "make test       set up, run ruff and every test (CI runs this)"
 	@echo "make test-fast  set up, run the fast tests only (no @pytest.mark.slow)"
 	@echo "make bench      set up, run every benchmark in benchmarks/ (JSON lines)"
@@ -33,7 +35,7 @@ test-fast: setup
 	$(SANDBOX) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 sim: setup
-	$(SANDBOX) $(VENV)/bin/lsv sim --duration $(SIM_DURATION) --report sim_report
+	$(SANDBOX) $(VENV)/bin/lsv sim --scenario $(SCENARIO) --report sim_report $(SIM_ARGS)
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(PY) $$b | tail -n 1; done

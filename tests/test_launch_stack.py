@@ -73,18 +73,24 @@ def test_dead_nodes_are_respawned_or_fail_the_launch(ros_node, launch_graph):
 @pytest.mark.skipif(os.environ.get("LSV_IN_NETNS") != "1",
                     reason="the simulated CAN bus is udp_multicast: needs the private network namespace "
                            "that `make test` provides (scripts/netns_sandbox.sh)")
-def test_lsv_sim_runs_the_graph_and_writes_a_report(tmp_path):
+def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path):
     report = tmp_path / "report"
-    args = ["sim", "--duration", "10", "--report", str(report), "--log-dir", str(tmp_path / "log")]
+    args = ["sim", "--scenario", "default", "--report", str(report), "--log-dir", str(tmp_path / "log"),
+            "duration_s:=6.0"]
     proc = subprocess.run([sys.executable, "-m", "lsv_bringup.cli", *args],
-                          env=private_ros_env(), capture_output=True, text=True, timeout=90)
+                          env=private_ros_env(), capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((report / "report.json").read_text())
     assert data["exit_status"] == 0 and data["shutdown_s"] < 5.0
-    assert {n["node"] for n in data["nodes"]} >= {"/can_bridge", "/v2x_client", "/chassis"}
+    assert {n["node"] for n in data["nodes"]} >= {"/can_bridge", "/v2x_client", "/simulator"}
     assert all(n["starts"] == 1 and not n["failed"] for n in data["nodes"])
     topics = data["topics"]
-    # the chassis ECU's status frames come back through the bridge as VehicleStatus at 50 Hz
-    assert topics["/vehicle/status"]["rate_hz"] > 40.0
-    assert topics["/sim/ground_truth/odometry"]["rate_hz"] > 40.0
+    # the simulated chassis ECU's status frames come back through the bridge as VehicleStatus,
+    # the simulator's clock and sensors flow, and the road-side unit's SPaT reaches the stack
+    for topic in ("/vehicle/status", "/clock", "/sim/ground_truth/odometry", "/sensing/lidar/points",
+                  "/v2x/traffic_signals"):
+        assert topics[topic]["messages"] > 0, topic
+    summary = json.loads((report / "summary.json").read_text())  # the scenario's own report
+    assert summary["completed"] and summary["duration_s"] == 6.0
+    assert (report / "trajectory.png").stat().st_size > 0
     assert (report / "report.md").read_text().startswith("# Run report: sim.launch.yaml")

@@ -14,6 +14,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/maps", glob("maps/*")),
+        (f"share/{PACKAGE}/scenarios", glob("scenarios/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=False,

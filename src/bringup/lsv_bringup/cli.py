@@ -1,13 +1,14 @@
 """``lsv``: the stack's command line (what ``ros2 launch`` and friends do on a full ROS 2).
 
     lsv launch FILE [name:=value ...] [--duration S] [--log-dir DIR] [--report DIR]
-    lsv sim [name:=value ...] [--duration S] [--report DIR]
+    lsv sim [--scenario FILE|NAME] [--sync] [--report DIR] [--duration S] [name:=value ...]
     lsv doctor
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from lsv_bringup.packages import workspace_root
 from lsv_common import middleware
 
 EXIT_USAGE = 2
+EXIT_SCENARIO_FAILED = 3
 
 
 def _default_log_dir() -> Path:
@@ -68,6 +70,30 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
     return status
 
 
+def _sim(ns: argparse.Namespace) -> int:
+    """``lsv sim``: launch/sim.launch.yaml with the scenario, mode and report folder."""
+    scenario = Path(ns.scenario)
+    report = ns.report.resolve()
+    items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
+             f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}", *ns.args]
+    status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report)
+    summary = report / "summary.json"
+    if summary.is_file():  # the simulator has printed the summary table (output: screen)
+        try:
+            passed = bool(json.loads(summary.read_text())["passed"])
+        except (KeyError, ValueError) as err:
+            print(f"lsv sim: unreadable summary {summary}: {err}", file=sys.stderr)
+            return status or 1
+        print(f"lsv sim: scenario {'PASSED' if passed else 'FAILED'}; report in {report}")
+        if ns.check and not passed and status == 0:
+            status = EXIT_SCENARIO_FAILED
+    else:
+        print(f"lsv sim: no scenario summary was written (see the simulator's log); run report: {report}",
+              file=sys.stderr)
+        status = status or 1
+    return status
+
+
 def _repo_file(*parts: str) -> Path:
     root = workspace_root()
     if root is None:
@@ -86,11 +112,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-dir", type=Path, help="per-node log files (default: log/<date-time>)")
     p.add_argument("--report", type=Path, help="write report.md/report.json about the run into this folder")
 
-    p = sub.add_parser("sim", help="run the whole stack against the built-in simulator and write a report")
-    p.add_argument("args", nargs="*", help="launch arguments as name:=value")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p = sub.add_parser("sim", help="run a scenario with the whole stack in the built-in simulator, write a report")
+    p.add_argument("args", nargs="*", help="more launch arguments of launch/sim.launch.yaml as name:=value")
+    p.add_argument("--scenario", default="default",
+                   help="scenario YAML file, or the name of a shipped one (src/sim/scenarios); default: default")
+    p.add_argument("--sync", action="store_true",
+                   help="synchronous mode: every step waits for the stack's command (deterministic)")
+    p.add_argument("--duration", type=float, default=None,
+                   help="wall-clock upper bound in s (the run ends by itself when the scenario ends)")
+    p.add_argument("--check", action="store_true",
+                   help=f"exit with status {EXIT_SCENARIO_FAILED} when the scenario's pass criteria fail")
     p.add_argument("--log-dir", type=Path)
-    p.add_argument("--report", type=Path, default=Path("sim_report"))
+    p.add_argument("--report", type=Path, default=Path("sim_report"),
+                   help="folder for summary.json, plots, report.md (default: sim_report)")
 
     sub.add_parser("doctor", help="check the environment and say how to fix what is wrong")
 
@@ -101,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         return _launch(ns.file, ns.args, ns.duration, ns.log_dir, ns.report)
     if ns.command == "sim":
-        return _launch(_repo_file("launch", "sim.launch.yaml"), ns.args, ns.duration, ns.log_dir, ns.report)
+        return _sim(ns)
     if ns.command == "doctor":
         from lsv_bringup.doctor import run_doctor
 

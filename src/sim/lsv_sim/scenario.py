@@ -39,7 +39,15 @@ import yaml
 from lsv_sim.actors import ACTOR_TYPES, TYPE_DEFAULTS, ActorSpec, ActorType, Trigger
 from lsv_sim.lights import PLAN_STATES, LightState, PlanStep, TimingPlan, TrafficLight
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+def _scenario_dir() -> Path:
+    """``src/sim/scenarios`` in the source tree, else ``<prefix>/share/lsv_sim/scenarios`` of an install."""
+    here = Path(__file__).resolve()
+    candidates = [here.parent.parent / "scenarios"]
+    candidates += [parent / "share" / "lsv_sim" / "scenarios" for parent in here.parents]
+    return next((c for c in candidates if (c / "default.yaml").is_file()), candidates[0])
+
+
+SCENARIO_DIR = _scenario_dir()
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.yaml"
 
 WORLDS = ("synthetic", "district")
