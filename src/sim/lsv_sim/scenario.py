@@ -39,6 +39,7 @@ import yaml
 from lsv_sim.actors import ACTOR_TYPES, TYPE_DEFAULTS, ActorSpec, ActorType, Trigger
 from lsv_sim.lights import PLAN_STATES, LightState, PlanStep, TimingPlan, TrafficLight
 
+
 def _scenario_dir() -> Path:
     """``src/sim/scenarios`` in the source tree, else ``<prefix>/share/lsv_sim/scenarios`` of an install."""
     here = Path(__file__).resolve()
