@@ -36,6 +36,9 @@ class PlannerParams:
     max_decel_mps2: float = field(default=3.0, metadata=spec(
         "hardest planned deceleration (obstacles, pedestrians, red lights)", unit="m/s^2", min=0.5, max=6.0))
     jerk_mps3: float = field(default=1.0, metadata=spec("jerk limit", unit="m/s^3", min=0.1, max=10.0))
+    engage_speed_mps: float = field(default=0.5, metadata=spec(
+        "planned speed at the vehicle's position when it starts from rest (a controller that previews the "
+        "trajectory at its own speed would otherwise read 0 and never move off)", unit="m/s", min=0.0, max=2.0))
     max_lateral_accel_mps2: float = field(default=1.0, metadata=spec(
         "lateral acceleration limit in curves", unit="m/s^2", min=0.2, max=4.0))
     min_curve_speed_mps: float = field(default=1.5, metadata=spec(

@@ -61,6 +61,7 @@ from lsv_planning.velocity import ENVELOPE_FRACTION, Limits, profile
 log = logging.getLogger(__name__)
 
 CROSSWALK_CONFLICT_HALF_WIDTH_M = 4.0  # m across the route: both lanes of a two-lane street
+ENGAGE_MIN_DISTANCE_M = 0.5  # m; closer to a stop point than this, a vehicle at rest stays at rest
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,11 @@ class Planner:
         stop_rel = stop.s - ego_s
         in_window = stop_rel <= win.s[-1] - ego_s + 1e-6
         a0 = self._previous_accel(now_ns)
-        prof = profile(win.s - ego_s, caps, stop_rel if in_window else None, ego.speed, a0, self.limits)
+        v_start = ego.speed
+        if ego.speed < p.engage_speed_mps and (not in_window or stop_rel > ENGAGE_MIN_DISTANCE_M) \
+                and float(caps[0]) >= p.engage_speed_mps:
+            v_start = p.engage_speed_mps  # moving off: the trajectory must ask for motion where the vehicle is
+        prof = profile(win.s - ego_s, caps, stop_rel if in_window else None, v_start, a0, self.limits)
         self._last = (now_ns, prof.t, prof.a)
         points = self._points(win, prof, lateral) if len(prof.s) >= 2 else self._hold_points(win.s, lateral)
 

@@ -244,3 +244,17 @@ def test_overshot_stop_goal_is_routed_round_to_again(road_map):
                                         Stamped(now, ())))
     assert dec.state != DecisionState.NO_ROUTE
     assert dec.info["route"]["length_m"] > 100.0 and dec.info["stop"]["distance_m"] > 50.0
+
+
+def test_moving_off_from_rest_asks_for_the_engage_speed(road_map):
+    pl = Planner(make_params(), road_map, [DROP])
+    now = NS
+    pts, _ = pl.plan(now, PlannerInputs(EgoState(-60.0, -1.75, 0.0, 0.0, now), None, Stamped(now, ()),
+                                        Stamped(now, ())))
+    # a red/unknown light 30 m ahead: still moves off towards it
+    assert pts.v[0] == pytest.approx(0.5)
+    # standing 0.3 m before the stop point: stays
+    pl2 = Planner(make_params(), road_map, [DROP])
+    pts, dec = pl2.plan(now, PlannerInputs(EgoState(-12.0 - 0.5 - 2.45 - 0.3, -1.75, 0.0, 0.0, now), None,
+                                           Stamped(now, ()), Stamped(now, ())))
+    assert np.all(pts.v == 0.0) and dec.reason == "unknown_signal"
