@@ -142,7 +142,7 @@ def hill(grade: float) -> dict:
     t, x, v = np.array(run.t_s), np.array(run.x), np.array(run.speed)
     start = (t >= 5.0) & (t < 10.0)
     stopped = t > 25.0
-    return {"grade": grade, "start_rollback_m": float(-np.minimum.accumulate(x[start]).min()),
+    return {"grade": grade, "start_rollback_m": max(0.0, float(-np.minimum.accumulate(x[start]).min())),
             "max_speed_mps": float(v.max()), "hold_drift_m": float(x[stopped].max() - x[stopped].min())}
 
 
