@@ -100,7 +100,7 @@ class PlannerParams:
     min_object_score: float = field(default=0.3, metadata=spec("tracks below this existence score are ignored",
                                                                min=0.0, max=1.0))
     # -- emergency vehicles --------------------------------------------------------------------
-    emergency_range_m: float = field(default=80.0, metadata=spec(
+    emergency_range_m: float = field(default=150.0, metadata=spec(
         "emergency vehicles closer than this make the ego pull over", unit="m", min=5.0, max=500.0))
     emergency_clear_s: float = field(default=3.0, metadata=spec(
         "emergency vehicle gone or ahead and away for this long -> resume", unit="s", min=0.0, max=30.0))
