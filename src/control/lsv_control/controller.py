@@ -309,6 +309,9 @@ class Controller:
         accel = self.long_p.hold_accel_mps2
         if traj is not None and odo is not None and s_vehicle is not None and speed is not None:
             preview = s_vehicle + max(speed, 0.0) * self.long_p.preview_time_s
+            if self.long.state is LongState.HOLD or speed < self.long_p.start_speed_mps:
+                # at (or leaving) rest: would the trajectory just ahead move us? (its first point may say 0)
+                preview = max(preview, s_vehicle + self.long_p.min_preview_m)
             _, _, _, ref_v, ref_a, grade = interpolate(traj, preview)
             if grade == 0.0:
                 grade = odo.grade

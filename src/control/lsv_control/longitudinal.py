@@ -130,6 +130,18 @@ class LongitudinalParams:
             max=-0.1,
         )
     )
+    min_preview_m: float = field(
+        default=0.5,
+        metadata=spec(
+            name="longitudinal.min_preview_m",
+            description="at rest and below start_speed, the reference is read at least this far ahead "
+            "(a trajectory that starts at 0 m/s under a vehicle at rest still starts it)",
+            unit="m",
+            min=0.0,
+            max=5.0,
+            optional=True,
+        ),
+    )
 
 
 @dataclass(frozen=True)

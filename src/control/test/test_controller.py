@@ -256,3 +256,18 @@ def test_hill_start_assist_requests_the_parking_brake_only_while_needed() -> Non
     held = np.array([o.command.parking_brake for o in run.outputs])
     assert held[(t >= 5.0) & (t < 5.2)].all()  # ramping up: still held
     assert not held[t > 6.5].any()  # released once the request covers the grade
+
+
+def test_starts_on_a_trajectory_whose_first_point_is_at_rest() -> None:
+    """A planner's profile from rest begins with 0 m/s under the vehicle: the controller must still start."""
+    s = np.arange(0.0, 60.0, 0.5)
+    v = np.minimum(3.0, np.sqrt(2.0 * 0.5 * s))  # 0 m/s at the vehicle
+    traj = TrajectoryArrays.from_columns(s, np.zeros_like(s), np.zeros_like(s), v, np.where(v < 3.0, 0.5, 0.0))
+    run = run_closed_loop(make_controller(), Plant(), 10.0, fresh_inputs(lambda p, now: traj))
+    assert run.x[-1] > 5.0
+
+
+def test_stays_stopped_on_a_trajectory_at_rest() -> None:
+    traj = zero_speed(straight(40.0, 3.0))
+    run = run_closed_loop(make_controller(), Plant(grade=0.12), 5.0, fresh_inputs(lambda p, now: traj))
+    assert abs(run.x[-1]) < 1e-3 and max(run.accel_cmd) < 0.0
