@@ -139,7 +139,7 @@ def stack_rtf(seconds: float, factor: float, camera: bool = True) -> float | Non
         launch = Path(tmp) / "sim_bench.launch.yaml"
         report = Path(tmp) / "report"
         launch.write_text(LAUNCH.format(stack=REPO / "launch/stack.launch.yaml", group="239.74.165.7",
-                                        params=REPO / "src/sim/config/sim.param.yaml", factor=factor,
+                                        params=REPO / "src/sim/config/simulator.param.yaml", factor=factor,
                                         seconds=seconds, report=report, camera=str(camera).lower()))
         cmd = [str(REPO / ".venv/bin/lsv"), "launch", str(launch), "--duration", str(seconds / max(factor, 0.3) + 40),
                "--log-dir", str(Path(tmp) / "log")]

@@ -29,9 +29,9 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE_PARAMS = REPO / "src/can_bridge/config/can_bridge.param.yaml"
-SIM_PARAMS = REPO / "src/sim/config/sim.param.yaml"
+SIM_PARAMS = REPO / "src/sim/config/simulator.param.yaml"
 CONTROL_PERIOD_NS = 20_000_000
-START_UTC_NS = 1_780_300_800 * 1_000_000_000  # sim.param.yaml start_time_utc_s
+START_UTC_NS = 1_780_300_800 * 1_000_000_000  # simulator.param.yaml start_time_utc_s
 
 SCENARIO = """
 name: sync_determinism
