@@ -20,22 +20,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
 
 import can
 import numpy as np
+from harness import loop_under_load
 
 from lsv_can_bridge import frames
 from lsv_can_bridge.chassis_config import load_chassis_config
 from lsv_can_bridge.controller import CommandWatchdog
 from lsv_can_bridge.params import Limits
-from lsv_can_bridge.realtime import set_realtime_priority
 from lsv_can_bridge.status_parser import StatusParser
 from lsv_can_bridge.values import GEAR_DRIVE, Command, Status
-from lsv_common.rate import FixedRateLoop
 
 CHASSIS = ("dbc/lsv_chassis.yaml", "dbc/lsv_chassis_b.yaml")
 LIMITS = Limits(0.55, 0.6, 1.5, 4.0, 4.17)
@@ -71,12 +69,6 @@ def bench_codec(path: str, sets: int) -> dict:
             "frames_per_s": n_frames / (float(np.mean(times)) / 1000.0), "times": times}
 
 
-def _busy(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
-    x = 0
-    while not stop.is_set():
-        for _ in range(100_000):
-            x += 1
-
 
 def bench_loop(seconds: float, priority: int = 0) -> dict:
     config = load_chassis_config(CHASSIS[0])
@@ -84,11 +76,8 @@ def bench_loop(seconds: float, priority: int = 0) -> dict:
     sink = can.Bus(interface="virtual", channel="bench_can_bridge")  # a receiver, as the chassis would be
     wd = CommandWatchdog(100_000_000, 3.0, 3.0)
     counters: dict[int, int] = {}
-    rt: list[str | None] = []
 
     def step(now_ns: int) -> None:
-        if not rt:
-            rt.append(set_realtime_priority(priority))
         wd.on_command(now_ns, CMD)
         cmd, _ = wd.select(now_ns, LIMITS, 3.0, True)
         for frame_id, data in frames.build_command_frames(config, cmd, counters):
@@ -96,22 +85,11 @@ def bench_loop(seconds: float, priority: int = 0) -> dict:
         while sink.recv(0) is not None:
             pass
 
-    stop = multiprocessing.Event()
-    busy = multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
-    busy.start()
     try:
-        loop = FixedRateLoop(0.020, step, name="bench-can-loop").start()
-        time.sleep(seconds)
-        loop.stop()
+        return loop_under_load(step, 0.020, seconds, priority, name="bench-can-loop")
     finally:
-        stop.set()
-        busy.join(5)
         bus.shutdown()
         sink.shutdown()
-    s = loop.monitor.stats()
-    return {"realtime": priority > 0 and rt == [None], "cycles": s.cycles, "overruns": s.overruns,
-            "skipped": s.skipped, "jitter_p50_ms": s.jitter_p50_ms,
-            "jitter_p99_ms": s.jitter_p99_ms, "jitter_max_ms": s.jitter_max_ms}
 
 
 def main() -> int:

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import sys
 import time
 
 import numpy as np
+from harness import loop_under_load
 
-from lsv_common.rate import FixedRateLoop
 from lsv_control.controller import ControlInputs, DiagEntry, ObjectsInput, TrajectoryInput
 from lsv_control.sim_plant import (
     Plant,
@@ -168,12 +166,6 @@ def ekf_times(n: int) -> np.ndarray:
     return times
 
 
-def _busy(stop) -> None:
-    x = 0
-    while not stop.is_set():
-        for _ in range(100_000):
-            x += 1
-
 
 def bench_loop(seconds: float, priority: int = 0) -> dict:
     loop8 = figure_eight(15.0, 4.17)
@@ -181,16 +173,8 @@ def bench_loop(seconds: float, priority: int = 0) -> dict:
     plant = Plant(yaw0=float(loop8.yaw_rad[0]))
     traj = window(loop8, 0, 200)
     t_start = time.monotonic_ns()
-    rt: list[str | None] = []
 
     def step(now_ns: int) -> None:
-        if not rt:  # as the node does with its realtime_priority parameter
-            try:
-                if priority > 0:
-                    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-                rt.append(None)
-            except OSError as err:
-                rt.append(str(err))
         t = now_ns - t_start  # the loop's own clock stands in for the ROS clock here
         odo = plant.odometry()
         odo = type(odo)(odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, odo.grade, t)
@@ -199,20 +183,7 @@ def bench_loop(seconds: float, priority: int = 0) -> dict:
         ctrl.step(t, ControlInputs(odo, TrajectoryInput(traj, t), st, ObjectsInput(np.zeros((0, 2)), np.zeros(0), t),
                                    heartbeats(("localizer", "can_bridge"), t)))
 
-    stop = multiprocessing.Event()
-    busy = multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
-    busy.start()
-    try:
-        loop = FixedRateLoop(0.020, step, name="bench-control-loop").start()
-        time.sleep(seconds)
-        loop.stop()
-    finally:
-        stop.set()
-        busy.join(5)
-    s = loop.monitor.stats()
-    return {"realtime": priority > 0 and rt == [None], "cycles": s.cycles, "overruns": s.overruns,
-            "skipped": s.skipped, "errors": loop.errors,
-            "jitter_p50_ms": s.jitter_p50_ms, "jitter_p99_ms": s.jitter_p99_ms, "jitter_max_ms": s.jitter_max_ms}
+    return loop_under_load(step, 0.020, seconds, priority, name="bench-control-loop")
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from lsv_bringup.launch_file import LaunchLoader, parse_launch_args
-from lsv_common.testing import MessageRecorder, private_ros_env, spin_until
+from lsv_common.testing import MessageRecorder, needs_netns, private_ros_env, spin_until
 from lsv_msgs.msg import V2xHintArray
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,9 +70,7 @@ def test_dead_nodes_are_respawned_or_fail_the_launch(ros_node, launch_graph):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("LSV_IN_NETNS") != "1",
-                    reason="the simulated CAN bus is udp_multicast: needs the private network namespace "
-                           "that `make test` provides (scripts/netns_sandbox.sh)")
+@needs_netns
 def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path):
     report = tmp_path / "report"
     args = ["sim", "--scenario", "default", "--report", str(report), "--log-dir", str(tmp_path / "log"),

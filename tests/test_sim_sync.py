@@ -20,12 +20,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("LSV_IN_NETNS") != "1",
-                       reason="needs the private network namespace for the udp_multicast CAN bus: "
-                              "run via scripts/netns_sandbox.sh (make test does)"),
-]
+from lsv_common.testing import needs_netns
+
+pytestmark = [pytest.mark.slow, needs_netns]
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE_PARAMS = REPO / "src/can_bridge/config/can_bridge.param.yaml"

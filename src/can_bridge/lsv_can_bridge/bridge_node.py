@@ -21,12 +21,11 @@ from lsv_can_bridge.bus import BusLogger, BusOpenError, BusReader, open_bus
 from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
 from lsv_can_bridge.controller import CommandWatchdog
 from lsv_can_bridge.params import BridgeParams
-from lsv_can_bridge.realtime import set_realtime_priority
 from lsv_can_bridge.status_parser import StatusParser
 from lsv_can_bridge.values import Command, CommandSource, Status
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError
-from lsv_common.rate import FixedRateLoop
+from lsv_common.rate import FixedRateLoop, set_realtime_priority
 from lsv_msgs.msg import VehicleCommand, VehicleStatus
 
 

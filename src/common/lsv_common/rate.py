@@ -9,6 +9,7 @@ cycle is late (no drift), and skips whole periods instead of bursting to catch u
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -119,3 +120,19 @@ class FixedRateLoop:
                 self.monitor.skipped += int(missed)
                 deadline += missed * self._period_ns
             self._stop.wait((deadline - now) / 1e9)
+
+
+def set_realtime_priority(priority: int) -> str | None:
+    """Run the calling thread under SCHED_FIFO at ``priority`` (1-99; 0 = leave it alone).
+
+    Returns None on success, else why not (needs root or CAP_SYS_NICE / an rtprio limit):
+    the caller logs it and carries on with normal scheduling. Call it from the loop's own
+    thread (first cycle of a FixedRateLoop step) so only that thread is real-time.
+    """
+    if priority <= 0:
+        return None
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (OSError, AttributeError) as err:
+        return f"cannot use SCHED_FIFO priority {priority}: {err}"
+    return None

@@ -10,7 +10,6 @@ MRM state, its cause and the loop's overruns/jitter. A cycle that fails publishe
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 
@@ -21,7 +20,7 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, level_of, load_params, run_node, status
-from lsv_common.rate import FixedRateLoop
+from lsv_common.rate import FixedRateLoop, set_realtime_priority
 from lsv_control.command_gate import Command, GateParams
 from lsv_control.controller import (
     ControlInputs,
@@ -136,11 +135,9 @@ class ControllerNode(Node):
         prio = self.params.realtime_priority
         if prio <= 0:
             return
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(prio))
-        except (OSError, AttributeError) as err:
-            self.get_logger().warning(f"cannot use SCHED_FIFO priority {prio} ({err}); the control loop runs "
-                                      "with normal scheduling")
+        problem = set_realtime_priority(prio)
+        if problem is not None:
+            self.get_logger().warning(f"{problem}; the control loop runs with normal scheduling")
 
     # --- inputs: convert once, stamp with the ROS time of arrival ---
     def _on_trajectory(self, msg: Trajectory) -> None:

@@ -5,6 +5,10 @@ started the way the launcher starts them, and waiting for messages with a timeou
 Import from tests only; nothing here runs on a vehicle.
 """
 
+import os
+
+import pytest
+
 from lsv_common.testing.graph import (
     MessageRecorder,
     NodeProcess,
@@ -13,4 +17,12 @@ from lsv_common.testing.graph import (
     start_node,
 )
 
-__all__ = ["MessageRecorder", "NodeProcess", "private_ros_env", "spin_until", "start_node"]
+#: Marks a test that needs the private network namespace of scripts/netns_sandbox.sh (which
+#: `make test` uses): the simulated CAN bus is udp_multicast, which would otherwise reach the
+#: host's network.
+needs_netns = pytest.mark.skipif(
+    os.environ.get("LSV_IN_NETNS") != "1",
+    reason="needs the private network namespace for the udp_multicast CAN bus: run via "
+           "scripts/netns_sandbox.sh (make test does)")
+
+__all__ = ["MessageRecorder", "NodeProcess", "needs_netns", "private_ros_env", "spin_until", "start_node"]
