@@ -1,7 +1,8 @@
 """``lsv``: the stack's command line (what ``ros2 launch`` and friends do on a full ROS 2).
 
     lsv launch FILE [name:=value ...] [--duration S] [--log-dir DIR] [--report DIR]
-    lsv sim [--scenario FILE|NAME] [--sync] [--report DIR] [--duration S] [name:=value ...]
+    lsv sim [--scenario FILE|NAME] [--sync] [--report DIR] [--duration S] [--record [DIR]] [name:=value ...]
+    lsv record [-o DIR] [--storage mcap|sqlite3] [--split-size MB] [--duration S] [topic ...]
     lsv doctor
 """
 
@@ -10,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from lsv_common import middleware
 
 EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
+PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
 
 
 def _default_log_dir() -> Path:
@@ -28,7 +33,7 @@ def _default_log_dir() -> Path:
 
 
 def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path | None,
-            report: Path | None, quiet: bool = False) -> int:
+            report: Path | None, quiet: bool = False, record: Path | None = None) -> int:
     middleware.apply_defaults()
     try:
         plan = LaunchLoader().load(file, parse_launch_args(items))
@@ -55,9 +60,18 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
         from lsv_bringup.graph_monitor import GraphMonitor
 
         monitor = GraphMonitor()
+    recorder = None
+    if record is not None:
+        from lsv_bringup.recorder import BagWriter, Recorder
+
+        recorder = Recorder(BagWriter(record))
+        supervisor.say(f"recording every topic into {record}")
     t0 = time.monotonic()
     status = supervisor.run(duration)
     elapsed = time.monotonic() - t0
+    if recorder is not None:
+        counts = recorder.close()
+        supervisor.say(f"bag written: {record} ({sum(counts.values())} messages on {len(counts)} topics)")
     if monitor is not None:
         snapshot = monitor.snapshot()
         monitor.close()
@@ -74,9 +88,20 @@ def _sim(ns: argparse.Namespace) -> int:
     """``lsv sim``: launch/sim.launch.yaml with the scenario, mode and report folder."""
     scenario = Path(ns.scenario)
     report = ns.report.resolve()
+    if ns.record is not None and ":=" in ns.record:  # `--record name:=value`: a launch argument, not DIR
+        ns.args.insert(0, ns.record)
+        ns.record = ""
+    bag = None
+    if ns.record is not None:
+        bag = Path(ns.record).resolve() if ns.record else report / "bag"
+        if not ns.record and (bag / "metadata.yaml").is_file():
+            shutil.rmtree(bag)  # the previous run's bag in the same report folder, like its other files
+        if bag.exists():
+            print(f"lsv sim: error: bag folder {bag} exists already", file=sys.stderr)
+            return EXIT_USAGE
     items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
              f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}", *ns.args]
-    status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report)
+    status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag)
     summary = report / "summary.json"
     if summary.is_file():  # the simulator has printed the summary table (output: screen)
         try:
@@ -92,6 +117,47 @@ def _sim(ns: argparse.Namespace) -> int:
               file=sys.stderr)
         status = status or 1
     return status
+
+
+def _record(ns: argparse.Namespace) -> int:
+    """``lsv record``: topics of the running graph into a rosbag2 folder until Ctrl-C/SIGTERM/--duration."""
+    middleware.apply_defaults()
+    from lsv_bringup.recorder import BagWriter, Recorder, RecorderError
+
+    out = ns.output or Path(time.strftime("rosbag2_%Y_%m_%d-%H_%M_%S"))
+    split = None if ns.split_size is None else int(ns.split_size * 1e6)
+    try:
+        writer = BagWriter(out, storage=ns.storage, split_size_bytes=split)
+    except RecorderError as err:
+        print(f"lsv record: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    recorder = Recorder(writer, ns.topics or None)
+    what = " ".join(ns.topics) if ns.topics else "every topic"
+    print(f"lsv record: recording {what} into {out} ({ns.storage})"
+          + ("" if ns.duration is None else f" for {ns.duration:g} s") + "; Ctrl-C stops", flush=True)
+    started = last = time.monotonic()
+    try:
+        while not stop.wait(0.2):
+            now = time.monotonic()
+            if ns.duration is not None and now - started >= ns.duration:
+                break
+            if now - last >= PROGRESS_PERIOD_S:
+                last = now
+                counts = recorder.counts()
+                print(f"lsv record: {now - started:.0f} s, {sum(counts.values())} messages "
+                      f"on {len(counts)} topic(s)", flush=True)
+    finally:
+        counts = recorder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for topic in sorted(counts):
+        print(f"  {counts[topic]:8d}  {topic} ({writer.types[topic]})")
+    for topic, type_name in sorted(recorder.skipped.items()):
+        print(f"  skipped   {topic} ({type_name}): no message definition or class")
+    print(f"lsv record: {sum(counts.values())} messages on {len(counts)} topic(s) written to {out}", flush=True)
+    return 0
 
 
 def _repo_file(*parts: str) -> Path:
@@ -126,6 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", type=Path, default=Path("sim_report"),
                    help="folder for summary.json, plots, report.md (default: sim_report)")
 
+    p.add_argument("--record", nargs="?", const="", default=None, metavar="DIR",
+                   help="record every topic into a rosbag2 folder (default: <report>/bag)")
+
+    p = sub.add_parser("record", help="record topics of the running graph into a rosbag2 folder (MCAP or sqlite3)")
+    p.add_argument("topics", nargs="*", help="topics to record (default: every topic, also ones that appear later)")
+    p.add_argument("-o", "--output", type=Path, help="bag folder, must not exist (default: rosbag2_<date-time>)")
+    p.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="storage format (default: mcap)")
+    p.add_argument("--split-size", type=float, metavar="MB", help="start a new file after this many MB of messages")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+
     sub.add_parser("doctor", help="check the environment and say how to fix what is wrong")
 
     ns = parser.parse_args(argv)
@@ -136,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return _launch(ns.file, ns.args, ns.duration, ns.log_dir, ns.report)
     if ns.command == "sim":
         return _sim(ns)
+    if ns.command == "record":
+        return _record(ns)
     if ns.command == "doctor":
         from lsv_bringup.doctor import run_doctor
 

@@ -268,15 +268,20 @@ class Recorder:
         self._thread.start()
 
     def _spin(self) -> None:
-        while self._context.ok() and not self._stopping.is_set():
-            self._executor.spin_once(timeout_sec=0.1)
-        # drain: take what the middleware has queued until nothing arrives for 0.2 s (max 2 s)
-        deadline = time.monotonic() + 2.0
-        quiet_since, seen = time.monotonic(), self.received
-        while self._context.ok() and time.monotonic() < deadline and time.monotonic() - quiet_since < 0.2:
-            self._executor.spin_once(timeout_sec=0.05)
-            if self.received != seen:
-                quiet_since, seen = time.monotonic(), self.received
+        """Every writer call happens on this thread (the sqlite3 storage allows no other)."""
+        try:
+            while self._context.ok() and not self._stopping.is_set():
+                self._executor.spin_once(timeout_sec=0.1)
+            # drain: take what the middleware has queued until nothing arrives for 0.2 s (max 2 s)
+            deadline = time.monotonic() + 2.0
+            quiet_since, seen = time.monotonic(), self.received
+            while self._context.ok() and time.monotonic() < deadline and time.monotonic() - quiet_since < 0.2:
+                self._executor.spin_once(timeout_sec=0.05)
+                if self.received != seen:
+                    quiet_since, seen = time.monotonic(), self.received
+        finally:
+            with self._lock:
+                self.writer.close()
 
     def _qos(self, topic: str):
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -332,14 +337,15 @@ class Recorder:
             return dict(self.writer.counts)
 
     def close(self) -> dict[str, int]:
-        """Take every queued message, stop the node, close the bag; returns messages per topic."""
+        """Take every queued message, close the bag, stop the node; returns messages per topic."""
         self._stopping.set()
-        self._thread.join(5.0)
+        self._thread.join(10.0)
+        if self._thread.is_alive():
+            raise RecorderError(f"the recorder thread did not finish the bag {self.writer.path} in 10 s")
         if self._context.ok():
             import rclpy
 
             rclpy.shutdown(context=self._context)
         self.node.destroy_node()
         with self._lock:
-            self.writer.close()
             return dict(self.writer.counts)
