@@ -156,6 +156,8 @@ def _record(ns: argparse.Namespace) -> int:
         print(f"  {counts[topic]:8d}  {topic} ({writer.types[topic]})")
     for topic, type_name in sorted(recorder.skipped.items()):
         print(f"  skipped   {topic} ({type_name}): no message definition or class")
+    for topic in sorted(set(recorder.wanted or ()) - set(counts) - set(recorder.skipped)):
+        print(f"  none      {topic} (no message received)")
     print(f"lsv record: {sum(counts.values())} messages on {len(counts)} topic(s) written to {out}", flush=True)
     return 0
 

@@ -252,7 +252,7 @@ class Recorder:
         from rclpy.node import Node
 
         self.writer = writer
-        self._wanted = None if topics is None else {t if t.startswith("/") else f"/{t}" for t in topics}
+        self.wanted = None if topics is None else {t if t.startswith("/") else f"/{t}" for t in topics}
         self._context = rclpy.Context()
         rclpy.init(context=self._context)
         self.node = Node(node_name, context=self._context, start_parameter_services=False)
@@ -301,7 +301,7 @@ class Recorder:
         for topic, types in self.node.get_topic_names_and_types():
             if topic in self._subs or topic in self.skipped or not types:
                 continue
-            if self._wanted is not None and topic not in self._wanted:
+            if self.wanted is not None and topic not in self.wanted:
                 continue
             type_name = types[0]
             try:
