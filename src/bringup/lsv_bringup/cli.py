@@ -72,6 +72,8 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
     if recorder is not None:
         counts = recorder.close()
         supervisor.say(f"bag written: {record} ({sum(counts.values())} messages on {len(counts)} topics)")
+        if recorder.error is not None:
+            supervisor.say(f"recording stopped early: {recorder.error}")
     if monitor is not None:
         snapshot = monitor.snapshot()
         monitor.close()
@@ -131,9 +133,9 @@ def _record(ns: argparse.Namespace) -> int:
     except RecorderError as err:
         print(f"lsv record: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     recorder = Recorder(writer, ns.topics or None)
+    stop = threading.Event()  # handlers installed after rclpy.init, which installs its own
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     what = " ".join(ns.topics) if ns.topics else "every topic"
     print(f"lsv record: recording {what} into {out} ({ns.storage})"
           + ("" if ns.duration is None else f" for {ns.duration:g} s") + "; Ctrl-C stops", flush=True)
@@ -141,7 +143,7 @@ def _record(ns: argparse.Namespace) -> int:
     try:
         while not stop.wait(0.2):
             now = time.monotonic()
-            if ns.duration is not None and now - started >= ns.duration:
+            if (ns.duration is not None and now - started >= ns.duration) or not recorder.running:
                 break
             if now - last >= PROGRESS_PERIOD_S:
                 last = now
@@ -159,6 +161,9 @@ def _record(ns: argparse.Namespace) -> int:
     for topic in sorted(set(recorder.wanted or ()) - set(counts) - set(recorder.skipped)):
         print(f"  none      {topic} (no message received)")
     print(f"lsv record: {sum(counts.values())} messages on {len(counts)} topic(s) written to {out}", flush=True)
+    if recorder.error is not None:
+        print(f"lsv record: error: recording stopped early: {recorder.error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -30,10 +30,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 from ruamel.yaml import YAML
+
+from lsv_bringup.graph_monitor import message_class
+from lsv_bringup.packages import PackageIndex, PackageNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +84,6 @@ class TypeResolver:
         return len(types)
 
     def _msg_dir(self, package: str) -> Path | None:
-        from lsv_bringup.packages import PackageIndex, PackageNotFoundError
-
         try:
             share = PackageIndex(prefixes=_share_prefixes()).get(package).share
         except PackageNotFoundError:
@@ -247,10 +252,6 @@ class Recorder:
 
     def __init__(self, writer: BagWriter, topics: Iterable[str] | None = None,
                  discover_period_s: float = 0.5, node_name: str = "_lsv_recorder"):
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.node import Node
-
         self.writer = writer
         self.wanted = None if topics is None else {t if t.startswith("/") else f"/{t}" for t in topics}
         self._context = rclpy.Context()
@@ -262,6 +263,7 @@ class Recorder:
         self._subs: dict[str, object] = {}
         self.skipped: dict[str, str] = {}  # topic -> type it could not record
         self.received = 0
+        self.error: Exception | None = None  # why recording stopped early (disk full, ...)
         self._stopping = threading.Event()
         self.node.create_timer(discover_period_s, self._discover)
         self._thread = threading.Thread(target=self._spin, daemon=True, name="recorder")
@@ -279,13 +281,15 @@ class Recorder:
                 self._executor.spin_once(timeout_sec=0.05)
                 if self.received != seen:
                     quiet_since, seen = time.monotonic(), self.received
+        except (RecorderError, OSError) as err:  # the bag cannot take more: keep what it has
+            self.error = err
+            self.node.get_logger().error(f"recording into {self.writer.path} stopped: {err}")
         finally:
             with self._lock:
                 self.writer.close()
 
-    def _qos(self, topic: str):
-        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-
+    def _qos(self, topic: str) -> QoSProfile | None:
+        """The publishers' QoS, adapted (None while the topic has no publisher)."""
         pubs = self.node.get_publishers_info_by_topic(topic)
         if not pubs:
             return None
@@ -296,8 +300,6 @@ class Recorder:
                           durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
 
     def _discover(self) -> None:
-        from lsv_bringup.graph_monitor import message_class
-
         for topic, types in self.node.get_topic_names_and_types():
             if topic in self._subs or topic in self.skipped or not types:
                 continue
@@ -330,9 +332,16 @@ class Recorder:
 
     @property
     def topics(self) -> list[str]:
+        """The topics subscribed so far."""
         return sorted(self._subs)
 
+    @property
+    def running(self) -> bool:
+        """False once the recorder thread has ended (after ``close()``, or on a write error)."""
+        return self._thread.is_alive()
+
     def counts(self) -> dict[str, int]:
+        """Messages written so far, per topic."""
         with self._lock:
             return dict(self.writer.counts)
 
@@ -343,8 +352,6 @@ class Recorder:
         if self._thread.is_alive():
             raise RecorderError(f"the recorder thread did not finish the bag {self.writer.path} in 10 s")
         if self._context.ok():
-            import rclpy
-
             rclpy.shutdown(context=self._context)
         self.node.destroy_node()
         with self._lock:
