@@ -204,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("record", help="record topics of the running graph into a rosbag2 folder (MCAP or sqlite3)")
     p.add_argument("topics", nargs="*", help="topics to record (default: every topic, also ones that appear later)")
-    p.add_argument("-o", "--output", type=Path, help="bag folder, must not exist (default: rosbag2_<date-time>)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="bag folder, must not exist (default: rosbag2_<date-time>)")
     p.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap", help="storage format (default: mcap)")
     p.add_argument("--split-size", type=float, metavar="MB", help="start a new file after this many MB of messages")
-    p.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds (default: until Ctrl-C)")
 
     sub.add_parser("doctor", help="check the environment and say how to fix what is wrong")
 
