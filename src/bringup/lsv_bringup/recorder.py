@@ -119,7 +119,8 @@ class BagWriter:
 
     ``path``: the bag folder, which must not exist. ``storage``: 'mcap' or 'sqlite3'.
     ``split_size_bytes``: start a new file once this many message bytes went into the
-    current one (None: one file). Not thread-safe: one writer thread, or a lock around it.
+    current one (None: one file). Not thread-safe: call ``write`` and ``close`` from one
+    thread (the sqlite3 storage refuses any thread but the one that opened the file).
     """
 
     def __init__(self, path: Path, resolver: TypeResolver | None = None, storage: str = "mcap",
