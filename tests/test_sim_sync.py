@@ -104,8 +104,10 @@ def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
     sim = start_node("lsv_sim.sim_node", name="simulator", params_file=SIM_PARAMS,
                      params={**bus, "scenario": str(scenario), "report_dir": str(report), "mode": "sync",
                              "sync.timeout_s": 10.0, "sync.startup_wait_s": 30.0,
-                             # the bridge sends every 5 ms here: 4 frames = 15-20 ms for the command to reach it
-                             "sync.frames_after_command": 4},
+                             # the bridge sends every 5 ms here: 10 frames = 45-50 ms for the command to reach
+                             # it over DDS before the gate opens (4 frames were not always enough on a loaded
+                             # 2-core machine: a command one step late in one run only made the runs differ)
+                             "sync.frames_after_command": 10},
                      remaps={"~/input/command": "/vehicle/command"}, log_dir=tmp_path / f"log{run}")
     try:
         t0 = time.monotonic()
