@@ -74,7 +74,7 @@ def test_dead_nodes_are_respawned_or_fail_the_launch(ros_node, launch_graph):
 def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path):
     report = tmp_path / "report"
     args = ["sim", "--scenario", "default", "--report", str(report), "--log-dir", str(tmp_path / "log"),
-            "duration_s:=6.0", "lidar:=true"]
+            "--topic-stats", "duration_s:=6.0", "lidar:=true"]
     proc = subprocess.run([sys.executable, "-m", "lsv_bringup.cli", *args],
                           env=private_ros_env(), capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -33,7 +33,8 @@ def _default_log_dir() -> Path:
 
 
 def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path | None,
-            report: Path | None, quiet: bool = False, record: Path | None = None) -> int:
+            report: Path | None, quiet: bool = False, record: Path | None = None,
+            topic_stats: bool = True) -> int:
     middleware.apply_defaults()
     try:
         plan = LaunchLoader().load(file, parse_launch_args(items))
@@ -59,7 +60,7 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
     if report is not None:
         from lsv_bringup.graph_monitor import GraphMonitor
 
-        monitor = GraphMonitor()
+        monitor = GraphMonitor(topic_stats=topic_stats)
     recorder = None
     if record is not None:
         from lsv_bringup.recorder import BagWriter, Recorder
@@ -103,7 +104,8 @@ def _sim(ns: argparse.Namespace) -> int:
             return EXIT_USAGE
     items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
              f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}", *ns.args]
-    status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag)
+    status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag,
+                     topic_stats=ns.topic_stats)
     summary = report / "summary.json"
     if summary.is_file():  # the simulator has printed the summary table (output: screen)
         try:
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="synchronous mode: every step waits for the stack's command (deterministic)")
     p.add_argument("--duration", type=float, default=None,
                    help="wall-clock upper bound in s (the run ends by itself when the scenario ends)")
+    p.add_argument("--topic-stats", action="store_true",
+                   help="count the messages of every topic for report.md (costs the launcher ~1/4 of a core)")
     p.add_argument("--check", action="store_true",
                    help=f"exit with status {EXIT_SCENARIO_FAILED} when the scenario's pass criteria fail")
     p.add_argument("--log-dir", type=Path)
