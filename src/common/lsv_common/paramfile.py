@@ -56,3 +56,34 @@ def load_param_file(path: str | Path) -> dict[str, dict[str, Any]]:
                 raise ParamFileError(f"{p}: parameter '{name}' has no value")
         result[str(node_name)] = flat
     return result
+
+
+def package_file(package: str, relative: str, source_root: Path) -> Path:
+    """A file a package ships: ``source_root / relative`` in a source checkout (pip -e), else
+    ``share/<package>/relative`` of an installed (colcon) prefix found by the ament index.
+
+    ``source_root`` is the package folder, e.g. ``Path(__file__).resolve().parents[1]``.
+    """
+    here = source_root / relative
+    if here.exists():
+        return here
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    except ImportError:
+        return here
+    try:
+        return Path(get_package_share_directory(package)) / relative
+    except (PackageNotFoundError, ValueError, OSError):  # not installed there either: say where we looked
+        return here
+
+
+def params_from_file(path: str | Path, *classes: type, changes: dict[str, Any] | None = None) -> tuple:
+    """Validate the ``/**`` parameters of a .param.yaml into each params dataclass of ``classes``
+    (tests, benchmarks and tools that build a core without a node); ``changes`` override values."""
+    from lsv_common.params import build_params
+
+    sections = load_param_file(path)
+    if "/**" not in sections:
+        raise ParamFileError(f"{path}: no '/**' section (found {sorted(sections)})")
+    values = {**sections["/**"], **(changes or {})}
+    return tuple(build_params(cls, values, str(path)) for cls in classes)

@@ -37,3 +37,39 @@ def test_every_shipped_param_file_is_well_formed():
     files = sorted(root.glob("src/*/config/*.param.yaml"))
     for f in files:
         assert load_param_file(f), f
+
+
+def test_params_from_file_builds_each_dataclass_with_changes(tmp_path):
+    from dataclasses import dataclass, field
+
+    from lsv_common.paramfile import params_from_file
+    from lsv_common.params import ParameterError, spec
+
+    @dataclass(frozen=True)
+    class A:
+        rate_hz: float = field(metadata=spec("rate", unit="Hz", min=1.0))
+
+    @dataclass(frozen=True)
+    class B:
+        channel: str = field(metadata=spec("bus channel", name="bus.channel"))
+
+    f = tmp_path / "n.param.yaml"
+    f.write_text("/**:\n  ros__parameters:\n    rate_hz: 50\n    bus:\n      channel: can0\n")
+    assert params_from_file(f, A, B) == (A(50.0), B("can0"))
+    assert params_from_file(f, A, changes={"rate_hz": 10.0}) == (A(10.0),)
+    with pytest.raises(ParameterError, match=r"(?s)n.param.yaml.*'rate_hz' = 0.5 is below its minimum"):
+        params_from_file(f, A, changes={"rate_hz": 0.5})
+    g = tmp_path / "named.param.yaml"
+    g.write_text("bridge:\n  ros__parameters:\n    rate_hz: 5.0\n")
+    with pytest.raises(ParamFileError, match=r"no '/\*\*' section"):
+        params_from_file(g, A)
+
+
+def test_package_file_prefers_the_source_tree(tmp_path):
+    from lsv_common.paramfile import package_file
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "x.param.yaml").write_text("/**: {ros__parameters: {}}\n")
+    assert package_file("lsv_nowhere", "config/x.param.yaml", tmp_path) == tmp_path / "config" / "x.param.yaml"
+    # neither in the source tree nor installed: the source path, so the error names it
+    assert package_file("lsv_nowhere", "config/y.param.yaml", tmp_path) == tmp_path / "config" / "y.param.yaml"

@@ -39,18 +39,11 @@ def default_params() -> tuple[ControllerParams, PurePursuitParams, LongitudinalP
     """The values of config/controller.param.yaml (tests check that they agree)."""
     from pathlib import Path
 
-    import yaml
+    from lsv_common.paramfile import package_file, params_from_file
 
-    from lsv_common.params import build_params, flatten
-
-    path = Path(__file__).resolve().parent.parent / "config" / "controller.param.yaml"
-    if not path.exists():  # installed: the share directory
-        from ament_index_python.packages import get_package_share_directory  # type: ignore[import-not-found]
-
-        path = Path(get_package_share_directory("lsv_control")) / "config" / "controller.param.yaml"
-    values = flatten(yaml.safe_load(path.read_text())["/**"]["ros__parameters"])
-    return tuple(build_params(cls, values, str(path)) for cls in  # type: ignore[return-value]
-                 (ControllerParams, PurePursuitParams, LongitudinalParams, GateParams, MrmParams))
+    path = package_file("lsv_control", "config/controller.param.yaml", Path(__file__).resolve().parents[1])
+    return params_from_file(path, ControllerParams, PurePursuitParams,  # type: ignore[return-value]
+                            LongitudinalParams, GateParams, MrmParams)
 
 
 def make_controller(**overrides: object) -> Controller:

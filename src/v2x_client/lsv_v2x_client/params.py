@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsv_common.params import build_params, flatten, spec
+from lsv_common.params import spec
 from lsv_v2x_client.checks import CheckParams
 from lsv_v2x_client.codec import profile_names
 from lsv_v2x_client.hints import HintParams
@@ -100,9 +100,8 @@ def default_param_file() -> Path:
 
 def params_from_yaml(path: str | Path | None = None, **changes: Any) -> V2xClientParams:
     """Parameters from a .param.yaml (default: the package's), with ``changes`` applied (tests, benchmarks)."""
-    import yaml
+    from lsv_common.paramfile import params_from_file
 
     path = Path(path) if path is not None else default_param_file()
-    raw = flatten(yaml.safe_load(path.read_text())["/**"]["ros__parameters"])
-    raw.update(changes)
-    return build_params(V2xClientParams, raw, str(path))
+    (params,) = params_from_file(path, V2xClientParams, changes=changes)
+    return params
