@@ -82,8 +82,8 @@ class GraphMonitor:
         while self._context.ok():
             try:
                 self._executor.spin_once(timeout_sec=0.1)
-            except Exception:
-                if self._context.ok():
+            except Exception:  # rclpy raises several types when its context shuts down
+                if self._context.ok():  # not shutting down: a real error, let it out
                     raise
                 return
 
