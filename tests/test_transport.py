@@ -44,3 +44,26 @@ def test_pointcloud2_of_120k_points_between_processes():
         node.destroy_node()
     finally:
         rclpy.try_shutdown()
+
+
+@pytest.mark.slow
+def test_a_killed_node_leaves_the_graph_within_the_profiles_lease():
+    """A process that dies without a goodbye (SIGKILL; or its best-effort goodbye lost on a
+    loaded machine) must leave the ROS graph within the profile's 5 s lease, not Fast DDS's
+    default 20 s: the launcher and the tests judge node liveness from the graph."""
+    rclpy.init()
+    try:
+        node = rclpy.create_node("lease_test_observer")
+        peer = subprocess.Popen([sys.executable, "-m", "lsv_common.testing.sensor_publisher", "--kind", "cloud",
+                                 "--topic", "/lease_test/cloud", "--points", "10", "--count", "100000",
+                                 "--rate", "10"], env=private_ros_env())
+        try:
+            names = lambda: {n for n, _ in node.get_node_names_and_namespaces()}  # noqa: E731
+            assert spin_until(node, lambda: "sensor_publisher" in names(), timeout_s=30.0), names()
+        finally:
+            peer.kill()
+            peer.wait()
+        assert spin_until(node, lambda: "sensor_publisher" not in names(), timeout_s=9.0), names()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
