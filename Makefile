@@ -12,13 +12,16 @@ SANDBOX     ?= scripts/netns_sandbox.sh
 SCENARIO    ?= default
 SIM_ARGS    ?=
 PYTEST_ARGS ?=
+SUITE_ARGS  ?=
 
-.PHONY: help setup test test-fast lint sim bench clean
+.PHONY: help setup test test-fast lint sim suite models bench clean
 
 help:
 	@echo "make sim        set up, run the default scenario with the whole stack in the simulator, write sim_report/"
 	@echo "make test       set up, run ruff and every test (CI runs this)"
 	@echo "make test-fast  set up, run the fast tests only (no @pytest.mark.slow)"
+	@echo "make suite      set up, run every scenario x 10 seeds (synchronous) with fault injection, write suite_report/"
+	@echo "make models     set up + torch (CPU), regenerate the training data and retrain the ONNX models in models/"
 	@echo "make bench      set up, run every benchmark in benchmarks/ (JSON lines)"
 	@echo "make setup      only the set-up (idempotent; a second run does nothing)"
 
@@ -37,8 +40,17 @@ test-fast: setup
 sim: setup
 	$(SANDBOX) $(VENV)/bin/lsv sim --scenario $(SCENARIO) --report sim_report $(SIM_ARGS)
 
+suite: setup
+	$(SANDBOX) $(VENV)/bin/lsv suite --seeds 10 --report suite_report $(SUITE_ARGS)
+
+# Training needs torch, which the stack itself does not: installed here only (CPU build).
+models: setup
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) tools/train_camera_detector.py
+	$(PY) tools/train_point_classifier.py
+
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(PY) $$b | tail -n 1; done
 
 clean:
-	rm -rf build log sim_report .pytest_cache .ruff_cache
+	rm -rf build log sim_report suite_report .pytest_cache .ruff_cache

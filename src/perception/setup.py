@@ -22,6 +22,9 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "camera_detector = lsv_perception.camera_node:main",
+            "lidar_detector = lsv_perception.lidar_node:main",
+            "tracker = lsv_perception.tracker_node:main",
         ],
     },
 )

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -176,6 +177,29 @@ def _repo_file(*parts: str) -> Path:
     return root.joinpath(*parts)
 
 
+# Commands that live in a module of their own: ``add_arguments(parser)`` declares the options
+# (the module stays cheap to import), ``run(namespace) -> int`` does the work.
+MODULE_COMMANDS = {
+    "play": ("lsv_bringup.player", "publish a rosbag2 recording with its original timing (and /clock)"),
+    "suite": ("lsv_bringup.suite", "run every scenario x N seeds in synchronous mode, with faults; write a report"),
+    "anonymize": ("lsv_bringup.anonymize", "blur people and plates in a recording's images, coarsen its GNSS"),
+}
+
+
+def _module_commands(sub) -> dict:
+    modules = {}
+    for name, (module_name, help_text) in MODULE_COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue  # not part of this installation
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        modules[name] = module
+    return modules
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lsv", description="Low-speed vehicle stack command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds (default: until Ctrl-C)")
 
     sub.add_parser("doctor", help="check the environment and say how to fix what is wrong")
+    modules = _module_commands(sub)
 
     ns = parser.parse_args(argv)
+    if ns.command in modules:
+        return modules[ns.command].run(ns)
     if ns.command == "launch":
         if not ns.file.exists():
             print(f"lsv launch: error: launch file not found: {ns.file}", file=sys.stderr)
