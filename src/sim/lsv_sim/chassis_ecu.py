@@ -97,6 +97,7 @@ class ChassisEcu:
         self._watchdog_ns = int(self.p.watchdog_ms * 1e6)
         self._tripped = False
         self._counters: dict[int, int] = {}
+        self.corrupt_counters = False  # fault injection: status frames keep their last alive counter
         self._due_ns: dict[int, int] = {}
         self._page_index: dict[int, int] = {}
         self._braking = False
@@ -252,6 +253,8 @@ class ChassisEcu:
             page = mm.pages[i % len(mm.pages)]
             self._page_index[mm.frame_id] = i + 1
         counter = (self._counters.get(mm.frame_id, -1) + 1) % mm.counter_modulo
+        if self.corrupt_counters and mm.frame_id in self._counters:
+            counter = self._counters[mm.frame_id]  # stuck alive counter (fault injection): frames look repeated
         self._counters[mm.frame_id] = counter
         return frames.encode_frame(mm, frames.fields_to_signals(mm, status, page), counter)
 

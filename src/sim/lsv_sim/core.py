@@ -212,6 +212,7 @@ class Simulator:
         for name in sorted(self._faults_now - faults):
             self.trace.events.append((t_s, f"fault {name} off"))
         self._faults_now = faults
+        self.ecu.corrupt_counters = "can_counter_corrupt" in faults
         dark = {f.target for f in active if f.type == "light_dark"}
         for i, lt in enumerate(self.scenario.lights):
             state = lt.state_at(t_s, dark=None in dark or lt.light_id in dark)
@@ -249,6 +250,50 @@ class Simulator:
                            self._faults_now)
 
 
+# ---------------------------------------------------------------------------------- /diagnostics
+
+DIAG_LEVELS = {0: "OK", 1: "WARN", 2: "ERROR", 3: "STALE"}
+COUNTER_MARKS = ("dropped", "bad_", "timeouts", "watchdog", "errors", "invalid")  # counters worth an event
+COUNTER_EVENT_PERIOD_S = 5.0  # s (simulated); at most one event per counter in this time
+MAX_DIAG_EVENTS = 5000
+
+
+class DiagnosticsLog:
+    """What the stack reported on /diagnostics, as events in simulated time (pure; the node feeds it).
+
+    An event is a status changing level or message (``"<name>: <LEVEL> <message>"``), or a
+    fault counter of a status (a key containing one of ``COUNTER_MARKS``) going up
+    (``"<name>: <key> +<n>"``, at most once per ``COUNTER_EVENT_PERIOD_S`` per counter).
+    """
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._last: dict[str, tuple[int, str]] = {}
+        self._counters: dict[tuple[str, str], float] = {}
+        self._counter_t: dict[tuple[str, str], float] = {}
+
+    def update(self, t_s: float, name: str, level: int, message: str, values: dict[str, float]) -> None:
+        if len(self.events) >= MAX_DIAG_EVENTS:
+            return
+        if self._last.get(name) != (level, message):
+            self._last[name] = (level, message)
+            lv = DIAG_LEVELS.get(level, str(level))
+            self.events.append({"t_s": round(t_s, 3), "status": name, "level": lv,
+                                "text": f"{name}: {lv} {message}"})
+        for key, value in values.items():
+            if not any(m in key for m in COUNTER_MARKS):
+                continue
+            k = (name, key)
+            before = self._counters.get(k)
+            if before is None or value < before:  # first sight, or the node restarted
+                self._counters[k] = value
+                continue
+            if value > before and t_s - self._counter_t.get(k, -math.inf) >= COUNTER_EVENT_PERIOD_S:
+                self._counters[k], self._counter_t[k] = value, t_s
+                self.events.append({"t_s": round(t_s, 3), "status": name, "level": "COUNTER",
+                                    "text": f"{name}: {key} +{value - before:g}"})
+
+
 # ---------------------------------------------------------------------------------- V2X
 
 
@@ -273,12 +318,17 @@ class ScenarioRsu:
                        if lt.intersection_id == self.spec.intersection_id]
         self._count = 0
         self._calls = 0
+        self._shift_m = 0.0  # v2x_spoofed: every position moved this far north and east
 
     def _geo(self, x: float, y: float) -> Any:
         from lsv_v2x_client.messages import GeoPoint
 
-        lat, lon = self.world.to_latlon(x, y)
+        lat, lon = self.world.to_latlon(x + self._shift_m, y + self._shift_m)
         return GeoPoint.from_deg(lat, lon, 12.0)
+
+    def _faults(self, t_s: float) -> dict[str, float]:
+        """Active V2X faults at ``t_s`` -> their magnitude (s or m)."""
+        return {f.type: f.size for f in self.scenario.faults_active(t_s) if f.type in V2X_FAULTS}
 
     def spat(self, gt: GroundTruth, moy: int, ms: int) -> Any:
         from lsv_v2x_client import samples
@@ -305,7 +355,11 @@ class ScenarioRsu:
         from lsv_v2x_client import samples
         from lsv_v2x_client.messages import Bsm, MapData, Participant
 
-        moy, ms = time_fields(utc_ns)
+        faults = self._faults(gt.t_ns / NS)
+        # v2x_stale / v2x_future: the message times lag behind / run ahead of the clock
+        shift_ns = round((faults.get("v2x_future", 0.0) - faults.get("v2x_stale", 0.0)) * NS)
+        moy, ms = time_fields(utc_ns + shift_ns)
+        self._shift_m = faults.get("v2x_spoofed", 0.0) / math.sqrt(2.0)
         self._count = (self._count + 1) % 128
         out: list[Any] = []
         if self.lights:
@@ -332,9 +386,26 @@ class ScenarioRsu:
                 length_cm=round(a.length_m * 100), pos_confidence="a50cm",
                 height_5cm=min(round(a.height_m / 0.05), 127)))
         if participants:
-            out.append(samples.rsm_message(self._count, ms, self.centre, tuple(participants[:16])))
+            centre = self._geo(*self.spec.position) if self._shift_m else self.centre
+            out.append(samples.rsm_message(self._count, ms, centre, tuple(participants[:16])))
         if self._calls % 10 == 0:
             out.append(MapData(msg_count=1, nodes=(self.node,), moy=moy))
-            out.append(samples.rsi_message(self._count, moy, self.centre))
+            centre = self._geo(*self.spec.position) if self._shift_m else self.centre
+            out.append(samples.rsi_message(self._count, moy, centre))
         self._calls += 1
         return out
+
+
+V2X_FAULTS = ("v2x_stale", "v2x_future", "v2x_spoofed")  # applied by ScenarioRsu; v2x_malformed by ``malform``
+MALFORM_KINDS = 3
+
+
+def malform(payload: bytes, k: int) -> bytes:
+    """The ``k``-th malformed version of a UPER datagram (v2x_malformed fault), cycling through:
+    truncated to a third, every byte inverted, and 0xFF filler of the same length. Pure."""
+    kind = k % MALFORM_KINDS
+    if kind == 0:
+        return payload[: max(1, len(payload) // 3)]
+    if kind == 1:
+        return bytes(b ^ 0xFF for b in payload)
+    return b"\xff" * len(payload)

@@ -20,12 +20,22 @@ import numpy as np
 
 from lsv_sim.core import EgoShape, Trace
 from lsv_sim.lights import LightState
-from lsv_sim.scenario import Scenario
+from lsv_sim.scenario import Fault, Scenario
 
 STANDSTILL_MPS = 0.1  # m/s; slower than this counts as stopped / not entering
 STOP_ZONE_M = 3.0  # m; a stop at an unsignalled stop line must happen within this distance before it
 GOAL_STOP_SPEED_MPS = 0.3  # m/s; a stop/park goal is reached at this speed or less within tolerance
 JERK_WINDOW_S = 0.1  # s; acceleration averaged over this window before differentiating
+CONTINUE_MIN_M = 5.0  # m; `continues_safely`: driven at least this far after the injection
+# Text a fault's cause must show in a /diagnostics event after its injection (case-insensitive;
+# None = any non-OK status or fault counter going up). A fault's `expect_diagnostic` overrides it.
+DEFAULT_DIAGNOSTIC = {
+    "gnss_dropout": "gnss", "gnss_freeze": "gnss", "gnss_jump": "gnss", "imu_dropout": "imu", "imu_freeze": "imu",
+    "chassis_status_silent": "chassis status stale", "can_counter_corrupt": "bad_counter",
+    "v2x_stale": "dropped.stale", "v2x_future": "dropped.future", "v2x_spoofed": "dropped.out_of_range",
+    "v2x_malformed": "dropped.malformed",
+}
+KILL_DIAGNOSTIC = {"controller": "braking command"}  # kill_node target -> text (default: the target's name)
 
 
 def rectangles(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, length: float, width: float) -> np.ndarray:
@@ -106,9 +116,50 @@ def _rising(mask: np.ndarray) -> np.ndarray:
     return np.nonzero(np.diff(np.concatenate([[0], m])) == 1)[0]
 
 
-def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True) -> dict[str, Any]:
+def expected_diagnostic(fault: Fault) -> str | None:
+    """The text that shows a fault's cause on /diagnostics (None = any report)."""
+    if fault.expect_diagnostic is not None:
+        return fault.expect_diagnostic
+    if fault.type == "kill_node":
+        return KILL_DIAGNOSTIC.get(str(fault.target), str(fault.target))
+    return DEFAULT_DIAGNOSTIC.get(fault.type)
+
+
+def fault_metrics(faults: tuple[Fault, ...], t: np.ndarray, x: np.ndarray, y: np.ndarray, speed: np.ndarray,
+                  diagnostics: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Per fault: injection time, speed then, time and distance to the first standstill after it,
+    distance driven after it (to the end), and the first /diagnostics event that shows its cause
+    (``diagnostics`` None = not observed: no verdict)."""
+    out = []
+    step = np.concatenate([[0.0], np.hypot(np.diff(x), np.diff(y))]) if len(x) else np.zeros(0)
+    cum = np.cumsum(step)
+    for f in faults:
+        k = int(np.searchsorted(t, f.at_s - 1e-9))
+        row: dict[str, Any] = {"type": f.type, "target": f.target, "at_s": _r(f.at_s, 3), "injected": k < len(t)}
+        if k < len(t):
+            still = np.nonzero(np.abs(speed[k:]) <= STANDSTILL_MPS)[0]
+            row["speed_at_injection_mps"] = _r(speed[k], 3)
+            row["time_to_standstill_s"] = _r(t[k + still[0]] - t[k], 3) if len(still) else None
+            row["distance_to_standstill_m"] = _r(cum[k + still[0]] - cum[k], 3) if len(still) else None
+            row["distance_after_injection_m"] = _r(cum[-1] - cum[k], 3)
+        want = expected_diagnostic(f)
+        row["expected_diagnostic"] = want
+        if diagnostics is None:
+            row["diagnostic"] = None
+        else:
+            hit = next((e for e in diagnostics if e["t_s"] >= f.at_s - 1e-6 and e["level"] != "OK"
+                        and (want is None or want.lower() in e["text"].lower())), None)
+            row["diagnostic"] = None if hit is None else {"t_s": hit["t_s"], "text": hit["text"],
+                                                          "delay_s": _r(hit["t_s"] - f.at_s, 3)}
+        out.append(row)
+    return out
+
+
+def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True,
+             diagnostics: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The run's metrics and pass/fail, JSON-ready (see the module docstring). ``completed`` =
-    False marks a run stopped before the scenario's end (it then fails)."""
+    False marks a run stopped before the scenario's end (it then fails). ``diagnostics``: the
+    events of ``core.DiagnosticsLog`` (None = /diagnostics was not observed)."""
     ego, actors, lights = trace.view()
     t, x, y, yaw, speed, accel = (ego[:, i] for i in range(6))
     ego_rect = rectangles(x, y, yaw, shape.length_m, shape.width_m)
@@ -219,6 +270,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
         "rollback_m": _r(float(np.sum(np.maximum(-speed[:-1], 0.0) * np.diff(t))) if len(t) > 1 else 0.0, 3),
         "max_speed_mps": _r(float(np.abs(speed).max()) if len(speed) else 0.0, 3),
         "events": [{"t_s": _r(te, 2), "event": text} for te, text in trace.events],
+        "faults": fault_metrics(scenario.faults, t, x, y, speed, diagnostics),
     }
     summary["checks"] = _checks(scenario, summary)
     if not completed:
@@ -261,6 +313,25 @@ def _checks(scenario: Scenario, s: dict[str, Any]) -> list[dict[str, Any]]:
         add("max_jerk_mps3", v <= pc.max_jerk_mps3, v, pc.max_jerk_mps3)
     if pc.max_rollback_m is not None:
         add("max_rollback_m", s["rollback_m"] <= pc.max_rollback_m, s["rollback_m"], pc.max_rollback_m)
+    for f in s["faults"]:
+        name = f["type"] + (f".{f['target']}" if f["target"] else "")
+        if not f["injected"]:
+            add(f"fault_injected.{name}", False, False, True)
+            continue
+        if pc.stops_within_s is not None:
+            v = f["time_to_standstill_s"]
+            add(f"stops_within_s.{name}", v is not None and v <= pc.stops_within_s, v, pc.stops_within_s)
+        if pc.max_distance_after_fault_m is not None:
+            v = f["distance_to_standstill_m"]
+            add(f"max_distance_after_fault_m.{name}", v is not None and v <= pc.max_distance_after_fault_m, v,
+                pc.max_distance_after_fault_m)
+        if pc.continues_safely:
+            v = f["distance_after_injection_m"]
+            add(f"continues_safely.{name}", v >= CONTINUE_MIN_M, v, CONTINUE_MIN_M)
+        if pc.diagnostic_reported:
+            d = f["diagnostic"]
+            add(f"diagnostic_reported.{name}", d is not None, None if d is None else d["text"],
+                f["expected_diagnostic"] or "any report")
     return checks
 
 
@@ -284,6 +355,11 @@ def summary_table(summary: dict[str, Any]) -> str:
             ("max jerk", f"{summary['jerk_mps3']['max']:.2f} m/s^3", "")]
     for aid, md in summary["min_distance_m"].items():
         rows.append((f"min distance {aid}", f"{md['distance_m']:.2f} m", f"at {md['t_s']:.1f} s"))
+    for f in summary.get("faults", []):
+        tts, dist = f.get("time_to_standstill_s"), f.get("distance_to_standstill_m")
+        rows.append((f"fault {f['type']}" + (f" {f['target']}" if f["target"] else ""), f"at {f['at_s']:.1f} s",
+                     "standstill " + ("never" if tts is None else f"after {tts:.1f} s, {dist:.1f} m")
+                     + ("" if f.get("diagnostic") is None else f"; /diagnostics: {f['diagnostic']['text']}")))
     for c in summary["checks"]:
         rows.append((f"check {c['name']}", "pass" if c["passed"] else "FAIL", f"{c['value']} (limit {c['limit']})"))
     w0 = max(len(r[0]) for r in rows)
@@ -409,12 +485,15 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
 
 
 def write_report(folder: str | Path, scenario: Scenario, trace: Trace, shape: EgoShape,
-                 world: Any | None = None, plots: bool = True, completed: bool = True) -> dict[str, Any]:
+                 world: Any | None = None, plots: bool = True, completed: bool = True,
+                 diagnostics: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate, write ``summary.json`` (first: it is what counts) and the PNG plots into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluate(scenario, trace, shape, completed)
+    summary = evaluate(scenario, trace, shape, completed, diagnostics)
     (folder / "summary.json").write_text(summary_json(summary))
+    if diagnostics is not None:  # arrival times depend on the machine: not in summary.json (byte-identical runs)
+        (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=1) + "\n")
     if plots:
         write_plots(folder, scenario, trace, summary, world)
     return summary

@@ -21,7 +21,15 @@ file, the key (``actors[2].type``), what was expected and what was found, all at
     stop_lines: []            # unsignalled stop lines where the ego must come to rest first
     v2x: {enabled: true, rsu: {intersection_id: 101, position: [0, 0]}}
     faults: [{type: gnss_dropout, at_s: 10, duration_s: 5}]
+    sensor_noise_scale: 1.0   # multiplies the GNSS/IMU noise of the sensor parameters
     pass: {no_collision: true, goal_reached: true, min_distance_m: 1.0}
+
+Faults (``faults:``, see ``FAULT_TYPES`` and src/sim/README.md): sensor dropouts and freezes
+(the last message repeated), a GNSS jump (``magnitude`` m, default 20), silent or corrupted CAN
+status (bad alive counters), stale / future / spoofed / malformed V2X from the road-side unit,
+dark lights, and ``kill_node`` (``target``: a node name), which the simulator only announces:
+``lsv suite`` kills the process. ``expect_diagnostic`` names the text the cause must show on
+/diagnostics. ``randomize(data, k)`` maps a suite seed to a perturbed scenario document.
 """
 
 from __future__ import annotations
@@ -53,8 +61,17 @@ DEFAULT_SCENARIO = SCENARIO_DIR / "default.yaml"
 
 WORLDS = ("synthetic", "district")
 GOAL_KINDS = ("stop", "park", "patrol_loop", "pass")
+SENSORS = ("gnss", "imu", "lidar", "camera")
 FAULT_TYPES = ("gnss_dropout", "imu_dropout", "lidar_dropout", "camera_dropout", "v2x_silent", "light_dark",
-               "chassis_status_silent")
+               "chassis_status_silent",
+               # issue #8: freezes (same message repeated), a GNSS position jump, CAN counter corruption,
+               # bad V2X from the road-side unit, and a node of the stack killed (done by `lsv suite`)
+               "gnss_freeze", "imu_freeze", "lidar_freeze", "camera_freeze", "gnss_jump", "can_counter_corrupt",
+               "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "kill_node")
+FAULT_MAGNITUDE_DEFAULTS = {"gnss_jump": 20.0,  # m, to the north-east (45 deg)
+                            "v2x_stale": 10.0,  # s the message times lag behind the clock
+                            "v2x_future": 60.0,  # s the message times run ahead of the clock
+                            "v2x_spoofed": 5000.0}  # m every V2X position is moved (north-east)
 DEFAULT_ORIGIN = (30.2741, 120.1551)  # deg; the V2X samples' intersection centre
 GOAL_ON_MAP_TOLERANCE_M = 1.0  # m beyond a road edge / lanelet border a goal may lie
 
@@ -127,7 +144,14 @@ class Fault:
     type: str
     at_s: float
     duration_s: float | None = None  # None = until the end
-    target: str | None = None  # e.g. the light id of light_dark (None = all)
+    target: str | None = None  # e.g. the light id of light_dark (None = all), the node of kill_node
+    magnitude: float | None = None  # gnss_jump: m; v2x_stale/v2x_future: s; v2x_spoofed: m (None = the default)
+    expect_diagnostic: str | None = None  # text the cause must show on /diagnostics (None = the type's default)
+
+    @property
+    def size(self) -> float:
+        """``magnitude`` or the type's default (0 for types without one)."""
+        return self.magnitude if self.magnitude is not None else FAULT_MAGNITUDE_DEFAULTS.get(self.type, 0.0)
 
     def active(self, t_s: float) -> bool:
         return t_s >= self.at_s and (self.duration_s is None or t_s < self.at_s + self.duration_s)
@@ -146,6 +170,11 @@ class PassCriteria:
     max_decel_mps2: float | None = None
     max_jerk_mps3: float | None = None
     max_rollback_m: float | None = None  # distance rolled backwards in total
+    # fault scenarios (every fault of the scenario, from its injection time at_s)
+    stops_within_s: float | None = None  # standstill reached within this time after the injection
+    max_distance_after_fault_m: float | None = None  # driven from the injection to the standstill
+    continues_safely: bool = False  # the ego drives on (>= CONTINUE_MIN_M after the injection)
+    diagnostic_reported: bool = False  # the expected cause appeared on /diagnostics after the injection
 
 
 @dataclass(frozen=True)
@@ -165,6 +194,7 @@ class Scenario:
     v2x: V2xSpec
     faults: tuple[Fault, ...]
     pass_criteria: PassCriteria
+    sensor_noise_scale: float = 1.0  # multiplies the GNSS/IMU noise standard deviations
 
     def faults_active(self, t_s: float) -> tuple[Fault, ...]:
         return tuple(f for f in self.faults if f.active(t_s))
@@ -405,22 +435,32 @@ def _light(ck: _Checker, value: Any, key: str, world: Any | None = None) -> Traf
 
 
 def _fault(ck: _Checker, value: Any, key: str) -> Fault | None:
-    m = ck.mapping(value, key, ("type", "at_s", "duration_s", "target"), required=("type", "at_s"))
+    m = ck.mapping(value, key, ("type", "at_s", "duration_s", "target", "magnitude", "expect_diagnostic"),
+                   required=("type", "at_s"))
     ftype = m.get("type")
     if ftype not in FAULT_TYPES:
         ck.fail(f"{key}.type", f"a fault type, one of {list(FAULT_TYPES)}", ftype)
         return None
     at = ck.number(m, "at_s", key, lo=0.0)
+    target = ck.string(m, "target", key)
+    if ftype == "kill_node" and not target:
+        ck.problems.append(f"{key}.target: missing (required for kill_node: the name of a node, e.g. controller)")
+        return None
+    magnitude = ck.number(m, "magnitude", key, lo=0.0, hi=1e6)
+    if magnitude is not None and ftype not in FAULT_MAGNITUDE_DEFAULTS:
+        ck.fail(f"{key}.magnitude", f"no magnitude (only {sorted(FAULT_MAGNITUDE_DEFAULTS)} take one)", magnitude)
     if at is None:
         return None
-    return Fault(ftype, at, ck.number(m, "duration_s", key, lo=0.0), ck.string(m, "target", key))
+    return Fault(ftype, at, ck.number(m, "duration_s", key, lo=0.0), target, magnitude,
+                 ck.string(m, "expect_diagnostic", key))
 
 
 def _pass(ck: _Checker, value: Any) -> PassCriteria:
     m = ck.mapping(value or {}, "pass", ("no_collision", "goal_reached", "max_time_s", "min_distance_m",
                                          "no_red_light_violation", "no_stop_line_violation",
                                          "no_crosswalk_yield_violation", "max_decel_mps2", "max_jerk_mps3",
-                                         "max_rollback_m"))
+                                         "max_rollback_m", "stops_within_s", "max_distance_after_fault_m",
+                                         "continues_safely", "diagnostic_reported"))
     per_actor: dict[str, float] = {}
     min_all = None
     md = m.get("min_distance_m")
@@ -442,7 +482,11 @@ def _pass(ck: _Checker, value: Any) -> PassCriteria:
         no_crosswalk_yield_violation=ck.boolean(m, "no_crosswalk_yield_violation", "pass", True),
         max_decel_mps2=ck.number(m, "max_decel_mps2", "pass", lo=0.0),
         max_jerk_mps3=ck.number(m, "max_jerk_mps3", "pass", lo=0.0),
-        max_rollback_m=ck.number(m, "max_rollback_m", "pass", lo=0.0))
+        max_rollback_m=ck.number(m, "max_rollback_m", "pass", lo=0.0),
+        stops_within_s=ck.number(m, "stops_within_s", "pass", lo=0.0),
+        max_distance_after_fault_m=ck.number(m, "max_distance_after_fault_m", "pass", lo=0.0),
+        continues_safely=ck.boolean(m, "continues_safely", "pass", False),
+        diagnostic_reported=ck.boolean(m, "diagnostic_reported", "pass", False))
 
 
 # ------------------------------------------------------------------------------------ on the map
@@ -506,7 +550,7 @@ def _world_places(world: Any | None) -> dict[str, Pose2D]:
 # ------------------------------------------------------------------------------------ loading
 
 TOP_KEYS = ("name", "description", "duration_s", "seed", "map", "ego", "mission", "actors", "lights", "crosswalks",
-            "stop_lines", "v2x", "faults", "pass")
+            "stop_lines", "v2x", "faults", "pass", "sensor_noise_scale")
 
 
 def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = None) -> Scenario:
@@ -605,6 +649,14 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
             ck.fail(f"pass.min_distance_m.{aid}", f"an actor id of this scenario {sorted(ids)}", aid)
     if criteria.goal_reached and not goals:
         ck.fail("pass.goal_reached", "mission.goals to reach", "no goals")
+    for k in ("stops_within_s", "max_distance_after_fault_m", "continues_safely", "diagnostic_reported"):
+        if getattr(criteria, k) not in (None, False) and not faults:
+            ck.fail(f"pass.{k}", "faults to judge it on", "no faults")
+    if criteria.continues_safely and (criteria.stops_within_s is not None
+                                      or criteria.max_distance_after_fault_m is not None):
+        ck.fail("pass.continues_safely", "either a stop (stops_within_s, max_distance_after_fault_m) or "
+                "continues_safely", "both")
+    noise_scale = ck.number(top, "sensor_noise_scale", "", 1.0, 0.0, 10.0)
 
     duration = ck.number(top, "duration_s", "", lo=0.1, hi=24 * 3600.0, required=True)
     seed = top.get("seed", 0)
@@ -619,7 +671,8 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
     return Scenario(name=name, description=str(top.get("description", "")), source=source, duration_s=duration,
                     seed=seed, map=mp, ego_start=start, goals=tuple(goals), actors=tuple(actors),
                     lights=tuple(lights), crosswalks=tuple(crosswalks), stop_lines=tuple(stop_lines), v2x=v2x,
-                    faults=tuple(faults), pass_criteria=criteria)
+                    faults=tuple(faults), pass_criteria=criteria,
+                    sensor_noise_scale=1.0 if noise_scale is None else noise_scale)
 
 
 class SyntheticWorld:
@@ -715,3 +768,99 @@ def load_scenario(path: str | Path | None = None, world: Any | None = None) -> S
 
 def shipped_scenarios() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+# ------------------------------------------------------------------------------------ seeds
+
+# Suite seed k -> perturbations of a scenario document (``randomize``). Seed 0 is the scenario
+# exactly as written; every other seed draws, from numpy's PCG64 seeded with (scenario seed, k):
+TRIGGER_AT_JITTER_S = 1.0  # actor trigger.at_s += U(-1, 1) s (not below 0)
+TRIGGER_DISTANCE_JITTER_M = 2.0  # actor trigger.ego_within_m += U(-2, 2) m (not below 0)
+TRIGGER_DELAY_MAX_S = 0.5  # actor trigger.delay_s += U(0, 0.5) s
+ACTOR_OFFSET_M = 0.3  # every waypoint of an actor moved by the same (U(-0.3, 0.3), U(-0.3, 0.3)) m
+ACTOR_SPEED_FACTOR = (0.9, 1.1)  # moving actors' speed_mps *= U(0.9, 1.1)
+FAULT_AT_JITTER_S = 1.0  # fault at_s += U(0, 1) s
+NOISE_SCALE_RANGE = (1.0, 1.5)  # sensor_noise_scale *= U(1.0, 1.5) (GNSS/IMU noise sigmas)
+SEED_STRIDE = 1000  # the perturbed document's seed: scenario seed * 1000 + k (sensor noise, RNG draws)
+
+
+def randomize(data: Mapping[str, Any], k: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Suite seed ``k`` -> (perturbed copy of the scenario document ``data``, what was changed).
+
+    The draws are made in a fixed order (actors in file order: trigger, offset, speed; then
+    faults; then the noise scale) so that a seed always gives the same scenario. Light plans,
+    goals, the ego start and pass criteria are never changed. Invalid documents are returned
+    as they are (``parse_scenario`` reports them).
+    """
+    import copy
+
+    if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+        raise ValueError(f"suite seed: expected an integer >= 0, got {k!r}")
+    doc = copy.deepcopy(dict(data))
+    if k == 0:
+        return doc, {}
+    base = doc.get("seed", 0)
+    base = base if isinstance(base, int) and not isinstance(base, bool) and base >= 0 else 0
+    rng = np.random.default_rng([base, k])
+    changes: dict[str, Any] = {"seed": base * SEED_STRIDE + k}
+    doc["seed"] = changes["seed"]
+    for a in doc.get("actors") or []:
+        if not isinstance(a, dict):
+            continue
+        aid = str(a.get("id"))
+        d_at, d_dist, d_delay = rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0, 1)
+        off = rng.uniform(-ACTOR_OFFSET_M, ACTOR_OFFSET_M, 2)
+        f_speed = rng.uniform(*ACTOR_SPEED_FACTOR)
+        ch: dict[str, Any] = {}
+        trig = a.get("trigger")
+        if isinstance(trig, dict):
+            if _num(trig.get("at_s")):
+                trig["at_s"] = ch["trigger.at_s"] = round(max(0.0, trig["at_s"] + TRIGGER_AT_JITTER_S * d_at), 3)
+            if _num(trig.get("ego_within_m")):
+                trig["ego_within_m"] = ch["trigger.ego_within_m"] = round(
+                    max(0.0, trig["ego_within_m"] + TRIGGER_DISTANCE_JITTER_M * d_dist), 3)
+            if trig.get("at_s") is not None or trig.get("ego_within_m") is not None:
+                delay = trig.get("delay_s", 0.0) if _num(trig.get("delay_s", 0.0)) else 0.0
+                trig["delay_s"] = ch["trigger.delay_s"] = round(delay + TRIGGER_DELAY_MAX_S * d_delay, 3)
+        wps = a.get("waypoints")
+        if isinstance(wps, list) and all(isinstance(p, list) and len(p) == 2 and all(_num(c) for c in p)
+                                         for p in wps):
+            a["waypoints"] = [[round(p[0] + off[0], 3), round(p[1] + off[1], 3)] for p in wps]
+            ch["offset_m"] = [round(float(off[0]), 3), round(float(off[1]), 3)]
+        sp = a.get("speed_mps")
+        if a.get("type") != "parked_car":
+            if _num(sp):
+                a["speed_mps"] = round(sp * f_speed, 3)
+                ch["speed_factor"] = round(float(f_speed), 3)
+            elif isinstance(sp, list) and all(_num(v) for v in sp):
+                a["speed_mps"] = [round(v * f_speed, 3) for v in sp]
+                ch["speed_factor"] = round(float(f_speed), 3)
+        if ch:
+            changes[f"actor {aid}"] = ch
+    for i, f in enumerate(doc.get("faults") or []):
+        d = rng.uniform(0.0, FAULT_AT_JITTER_S)
+        if isinstance(f, dict) and _num(f.get("at_s")):
+            f["at_s"] = round(f["at_s"] + d, 3)
+            changes[f"faults[{i}].at_s"] = f["at_s"]
+    scale = doc.get("sensor_noise_scale", 1.0)
+    if _num(scale):
+        doc["sensor_noise_scale"] = changes["sensor_noise_scale"] = round(scale * rng.uniform(*NOISE_SCALE_RANGE), 3)
+    return doc, changes
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The YAML document of a scenario file (not validated: ``parse_scenario`` does that)."""
+    p = resolve_path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except OSError as err:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{p}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{p}: invalid scenario: expected a mapping at the top level")
+    return data

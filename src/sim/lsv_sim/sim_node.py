@@ -22,12 +22,12 @@ import math
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import can
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -48,13 +48,15 @@ from lsv_msgs.msg import (
 )
 from lsv_sim import clock as simclock
 from lsv_sim.chassis_ecu import EcuParams
-from lsv_sim.core import GroundTruth, ScenarioRsu, SimParams, Simulator
+from lsv_sim.core import DiagnosticsLog, GroundTruth, ScenarioRsu, SimParams, Simulator, malform
 from lsv_sim.dynamics import VehicleParams
 from lsv_sim.evaluation import summary_table, write_report
 from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 
 NS = 1_000_000_000
 PROGRESS_PERIOD_S = 5.0  # s of simulated time between progress lines
+KILL_ANNOUNCEMENT = "FAULT kill_node"  # log line `FAULT kill_node <node> at t = <s> s`: lsv suite kills <node>
+DEGRADED_AFTER_TIMEOUTS = 3  # sync timeouts in a row after which a step waits only sync.degraded_timeout_s
 CLOCK_REPUBLISH_NS = 100_000_000  # ns (wall); sync mode repeats the current /clock while it waits
 
 
@@ -85,6 +87,13 @@ class SimNodeParams:
     sync_timeout_s: float = field(default=2.0, metadata=spec(
         "sync mode: wall time after which a step runs without the command (counted, warned)", unit="s",
         min=0.05, max=60.0, optional=True, name="sync.timeout_s"))
+    sync_degraded_timeout_s: float = field(default=0.05, metadata=spec(
+        "sync mode: after 3 timeouts in a row (a node of the stack is gone), wait only this long per step until "
+        "the stack answers again", unit="s", min=0.001, max=60.0, optional=True, name="sync.degraded_timeout_s"))
+    sync_fault_hold_s: float = field(default=1.0, metadata=spec(
+        "sync mode: wall time the simulated time stands still after announcing a kill_node fault, so that the "
+        "launcher side (lsv suite) kills the node at that simulated time", unit="s", min=0.0, max=30.0,
+        optional=True, name="sync.fault_hold_s"))
     sync_startup_wait_s: float = field(default=10.0, metadata=spec(
         "sync mode: wall time to wait for a /vehicle/command publisher before the first step", unit="s",
         min=0.0, max=300.0, optional=True, name="sync.startup_wait_s"))
@@ -144,9 +153,15 @@ class SensorSuite:
         self.node, self.sim, self.t0_ns = node, sim, t0_ns
         self.sensors, self.gi, self.messages = sensors, gnss_imu, messages
         self.ext = load_params(node, sensors.Extrinsics)
-        self.gnss_p = load_params(node, gnss_imu.GnssParams)
-        self.imu_p = load_params(node, gnss_imu.ImuParams)
+        k = sim.scenario.sensor_noise_scale  # a suite seed's noise draw (lsv_sim.scenario.randomize)
+        g = load_params(node, gnss_imu.GnssParams)
+        self.gnss_p = replace(g, horizontal_std_m=k * g.horizontal_std_m, vertical_std_m=k * g.vertical_std_m)
+        i = load_params(node, gnss_imu.ImuParams)
+        self.imu_p = replace(i, gyro_std_rps=k * i.gyro_std_rps, accel_std_mps2=k * i.accel_std_mps2,
+                             orientation_std_rad=k * i.orientation_std_rad)
         self.rng = np.random.default_rng(sim.scenario.seed + 1)
+        self.last: dict[str, list[tuple[object, object]]] = {}  # sensor -> its last (publisher, message)s
+        self.frozen: dict[str, int] = {}  # sensor -> messages repeated by a <sensor>_freeze fault
         self.errors = 0
         self.published: dict[str, int] = {}
         self.busy_s: dict[str, float] = {}  # wall time per sensor (sampling + conversion + publishing)
@@ -213,23 +228,34 @@ class SensorSuite:
         due = [k for k in due if f"{k}_dropout" not in faults]
         if not due:
             return
+        frozen = [k for k in due if f"{k}_freeze" in faults and k in self.last]
+        for kind in frozen:  # a frozen driver: the very same message again (stamp included)
+            for pub, msg in self.last[kind]:
+                pub.publish(msg)
+            self.frozen[kind] = self.frozen.get(kind, 0) + 1
+        due = [k for k in due if k not in frozen]
+        if not due:
+            return
         gt = self.sim.ground_truth()
         stamp_ns = self.t0_ns + gt.t_ns
         for kind in due:
             t0 = time.perf_counter()
             try:
-                getattr(self, f"_{kind}")(gt, stamp_ns, self.messages)
+                out = getattr(self, f"_{kind}")(gt, stamp_ns, self.messages)
+                for pub, msg in out:
+                    pub.publish(msg)
+                self.last[kind] = out
                 self.published[kind] = self.published.get(kind, 0) + 1
             except (ValueError, RuntimeError, IndexError, KeyError) as err:
                 self.errors += 1
                 self.node.get_logger().error(f"{kind} sensor failed: {err}", throttle_duration_sec=5.0)
             self.busy_s[kind] = self.busy_s.get(kind, 0.0) + time.perf_counter() - t0
 
-    def _lidar(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+    def _lidar(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         pose = self._base(gt) @ self.ext.matrix("lidar")
-        self.lidar_pub.publish(messages.pointcloud(self.lidar.scan(pose, self._actors(gt), self.rng), stamp_ns))
+        return [(self.lidar_pub, messages.pointcloud(self.lidar.scan(pose, self._actors(gt), self.rng), stamp_ns))]
 
-    def _camera(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+    def _camera(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         pose = self._base(gt) @ self.ext.matrix("camera")
         signals = {}
         for tl_id, i in self._signal_of_light.items():
@@ -237,23 +263,26 @@ class SensorSuite:
             if name in ("red", "yellow", "green"):
                 signals[tl_id] = name
         frame = self.camera.render(pose, self._actors(gt), None, self.rng, signals)
-        self.image_pub.publish(messages.image(frame, stamp_ns))
-        self.info_pub.publish(messages.camera_info(self.camera.camera_info(), stamp_ns))
+        return [(self.image_pub, messages.image(frame, stamp_ns)),
+                (self.info_pub, messages.camera_info(self.camera.camera_info(), stamp_ns))]
 
-    def _gnss(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+    def _gnss(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         if self.gnss_pub is None:
-            return
+            return []
         antenna = (self._base(gt) @ self.ext.matrix("gnss"))[:3, 3]
+        jump = sum(f.size for f in self.sim.scenario.faults_active(gt.t_ns / NS) if f.type == "gnss_jump")
+        if jump:  # gnss_jump: the fixes move by `magnitude` m to the north-east while the fault lasts
+            antenna = antenna + np.array([jump / math.sqrt(2.0), jump / math.sqrt(2.0), 0.0])
         fix = self.gi.gnss_measure(self.gnss_p, antenna, self.sim.world.to_geodetic, self.zones, self.rng)
-        self.gnss_pub.publish(messages.navsatfix(fix, stamp_ns))
+        return [(self.gnss_pub, messages.navsatfix(fix, stamp_ns))]
 
-    def _imu(self, gt: GroundTruth, stamp_ns: int, messages) -> None:
+    def _imu(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         if self.imu_pub is None:
-            return
+            return []
         vs = gt.ego
         truth = self.gi.vehicle_imu_truth(vs.yaw_rad, vs.speed_mps, vs.accel_mps2, vs.yaw_rate_rps,
                                           math.tan(gt.ego_pitch_rad))
-        self.imu_pub.publish(messages.imu(self.gi.imu_measure(self.imu_p, truth, self.rng), stamp_ns))
+        return [(self.imu_pub, messages.imu(self.gi.imu_measure(self.imu_p, truth, self.rng), stamp_ns))]
 
 
 class SimulatorNode(Node):
@@ -284,6 +313,8 @@ class SimulatorNode(Node):
         self.finished = threading.Event()
         self.summary: dict | None = None
         self.sync_timeouts = 0
+        self._timeouts_in_a_row = 0
+        self._kills_announced: set[int] = set()
         self.tx_errors = 0
         self.udp_sent = 0
         self.udp_errors = 0
@@ -307,6 +338,9 @@ class SimulatorNode(Node):
         self.goal_pub = self.create_publisher(MissionGoal, "~/output/mission_goals", latched)
         self.command_sub = self.create_subscription(VehicleCommand, "~/input/command", self._on_command, 10)
         self.diagnostics = Diagnostics(self, self._diagnostics)
+        # what the stack says on /diagnostics, in simulated time (the cause of a fault must show there)
+        self.diag_log = DiagnosticsLog()
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
         # 4. sensors (the world/sensor cores of lsv_sim.sensors)
         self.sensors: SensorSuite | None = None
         try:
@@ -344,6 +378,21 @@ class SimulatorNode(Node):
             if self._command_stamp_ns is None or stamp > self._command_stamp_ns:
                 self._command_stamp_ns = stamp
         self._wake.set()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        t_s = self.sim.t_s  # the stack's statuses are stamped with /clock; what counts is when they came
+        for st in msg.status:
+            if st.name.startswith(self.get_name()):
+                continue
+            level = st.level[0] if isinstance(st.level, (bytes, bytearray)) else int(st.level)
+            values = {}
+            for kv in st.values:
+                try:
+                    values[kv.key] = float(kv.value)
+                except ValueError:
+                    continue
+            with self._lock:
+                self.diag_log.update(t_s, st.name, level, st.message, values)
 
     def _drain(self) -> int:
         """Hand the received frames to the core at the current simulated time; count valid drive frames."""
@@ -402,6 +451,7 @@ class SimulatorNode(Node):
                 self._wait_for_stack(gate_params)
             t1 = time.perf_counter()
             self.sim.step()
+            self._announce_kills(sync)
             t2 = time.perf_counter()
             if not sync:
                 delay = pacer.delay_ns(self.sim.t_ns, time.monotonic_ns())
@@ -439,11 +489,24 @@ class SimulatorNode(Node):
             return
         self._finish()
 
+    def _announce_kills(self, sync: bool) -> None:
+        """kill_node faults due now: say so on the log (``lsv suite`` kills the process when it reads
+        the line) and, in sync mode, hold the simulated time so the kill lands at this time."""
+        for i, f in enumerate(self.scenario.faults):
+            if f.type != "kill_node" or i in self._kills_announced or self.sim.t_s < f.at_s:
+                continue
+            self._kills_announced.add(i)
+            self.get_logger().warning(f"{KILL_ANNOUNCEMENT} {f.target} at t = {self.sim.t_s:.3f} s")
+            if sync and self.params.sync_fault_hold_s > 0.0:
+                self._stop.wait(self.params.sync_fault_hold_s)
+
     def _wait_for_stack(self, gp: simclock.SyncParams) -> None:
         """Sync mode: hold the simulated time until the stack's command for it arrived over CAN."""
         self._drain()
         if not self._command_expected():
             return
+        if self._timeouts_in_a_row >= DEGRADED_AFTER_TIMEOUTS:  # a node is gone: do not wait 2 s every step
+            gp = simclock.SyncParams(gp.frames_after_command, round(self.params.sync_degraded_timeout_s * NS))
         gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
         republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
         while not self._stop.is_set():
@@ -454,6 +517,7 @@ class SimulatorNode(Node):
                 stamp = self._command_stamp_ns
             gate = simclock.transition(gate, simclock.GateInputs(time.monotonic_ns(), stamp, self._drain(), True), gp)
             if gate.state is simclock.GateState.OPEN:
+                self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if gate.timed_out else 0
                 if gate.timed_out:
                     self.sync_timeouts += 1
                     self.get_logger().warning(
@@ -522,9 +586,13 @@ class SimulatorNode(Node):
     def _send_v2x(self, gt: GroundTruth) -> None:
         assert self.rsu is not None and self._codec is not None and self._sock is not None
         target = (self.params.rsu_target_address, self.params.rsu_target_port)
+        broken = "v2x_malformed" in self.sim.faults()
         for msg in self.rsu.messages(gt, self._t0_ns + gt.t_ns):
             try:
-                self._sock.sendto(self._codec.encode(msg), target)
+                payload = self._codec.encode(msg)
+                if broken:
+                    payload = malform(payload, self.udp_sent)
+                self._sock.sendto(payload, target)
                 self.udp_sent += 1
             except OSError as err:  # nobody listening yet: keep sending
                 self.udp_errors += 1
@@ -547,8 +615,10 @@ class SimulatorNode(Node):
         what = "scenario finished" if completed else f"stopped at t = {self.sim.t_s:.1f} s, before the scenario's end"
         if p.report_dir:
             folder = Path(p.report_dir)
+            with self._lock:
+                diagnostics = list(self.diag_log.events)
             self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world,
-                                        completed=completed)
+                                        completed=completed, diagnostics=diagnostics)
             (folder / "run_info.txt").write_text(
                 f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
                 f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n"
