@@ -1,0 +1,307 @@
+"""The multi-object tracker: measurements in the map frame in, tracks with ids out.
+
+``MultiObjectTracker(params).update(t_ns, measurements)`` predicts every track to ``t_ns``,
+associates (gated Mahalanobis cost + class-group penalty, Hungarian), updates the matched
+tracks, steps the life cycle (``lifecycle.transition_array``) and starts tentative tracks from
+the unmatched measurements. ``tracks(t_ns)`` gives the live tracks predicted to ``t_ns``
+without changing the state. Time is always an argument (``t_ns``, nanoseconds); nothing here
+reads a clock. All per-track work is numpy over arrays of tracks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lsv_perception.tracking import kalman
+from lsv_perception.tracking.association import assign, gated_cost
+from lsv_perception.tracking.lifecycle import TrackState, transition_array
+from lsv_perception.tracking.params import GROUP_OF_CLASS, N_CLASSES, SOURCE_V2X, TrackerParams
+
+log = logging.getLogger(__name__)
+
+NS = 1_000_000_000
+
+
+class MeasurementError(ValueError):
+    """Measurement arrays of inconsistent shapes."""
+
+
+@dataclass
+class Measurements:
+    """M objects measured at one time, in the map frame.
+
+    xy (M, 2) m; z (M,) m box centre height; dims (M, 3) length, width, height m; yaw (M,) rad;
+    class_ids (M,) lsv_msgs CLASS_*; scores (M,) in [0, 1]; sources (M,) lsv_msgs SOURCE_*.
+    """
+
+    xy: np.ndarray
+    z: np.ndarray
+    dims: np.ndarray
+    yaw: np.ndarray
+    class_ids: np.ndarray
+    scores: np.ndarray
+    sources: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, np.float64).reshape(-1, 2)
+        m = len(self.xy)
+        self.z = np.asarray(self.z, np.float64).reshape(-1)
+        self.dims = np.asarray(self.dims, np.float64).reshape(-1, 3)
+        self.yaw = np.asarray(self.yaw, np.float64).reshape(-1)
+        self.class_ids = np.asarray(self.class_ids, np.int64).reshape(-1)
+        self.scores = np.asarray(self.scores, np.float64).reshape(-1)
+        self.sources = np.asarray(self.sources, np.int64).reshape(-1)
+        for name in ("z", "dims", "yaw", "class_ids", "scores", "sources"):
+            if len(getattr(self, name)) != m:
+                raise MeasurementError(f"Measurements.{name} has {len(getattr(self, name))} rows, xy has {m}")
+
+    def __len__(self) -> int:
+        return len(self.xy)
+
+    @classmethod
+    def empty(cls) -> Measurements:
+        return cls(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
+                   np.zeros(0, np.int64))
+
+    def valid(self) -> np.ndarray:
+        """(M,) bool: rows with finite values, a known class id and positive sizes."""
+        return (np.isfinite(self.xy).all(axis=1) & np.isfinite(self.z) & np.isfinite(self.yaw)
+                & np.isfinite(self.dims).all(axis=1) & (self.dims > 0.0).all(axis=1) & np.isfinite(self.scores)
+                & (self.class_ids >= 0) & (self.class_ids < N_CLASSES))
+
+    def select(self, mask: np.ndarray) -> Measurements:
+        return Measurements(self.xy[mask], self.z[mask], self.dims[mask], self.yaw[mask], self.class_ids[mask],
+                            self.scores[mask], self.sources[mask])
+
+
+@dataclass
+class Tracks:
+    """Tracks at one time (arrays of N rows); ``state`` holds ``TrackState`` values."""
+
+    ids: np.ndarray            # (N,) int64, never reused
+    state: np.ndarray          # (N,) int8 TrackState
+    x: np.ndarray              # (N, 5) x, y, vx, vy, w
+    p: np.ndarray              # (N, 5, 5) covariance
+    z: np.ndarray              # (N,) box centre height, m
+    dims: np.ndarray           # (N, 3) m
+    yaw: np.ndarray            # (N,) rad: direction of travel when moving, else the box yaw
+    class_ids: np.ndarray      # (N,) int64
+    scores: np.ndarray         # (N,) existence score in [0, 1]
+    source_mask: np.ndarray    # (N,) int64 OR of 1 << SOURCE_*
+    age_s: np.ndarray          # (N,)
+    hits: np.ndarray           # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class UpdateStats:
+    measurements: int = 0
+    matched: int = 0
+    born: int = 0
+    deleted: int = 0
+    dropped_invalid: int = 0
+    dropped_late: int = 0
+    dropped_capacity: int = 0
+
+
+@dataclass
+class _State:
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    state: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, kalman.DIM)))
+    p: np.ndarray = field(default_factory=lambda: np.zeros((0, kalman.DIM, kalman.DIM)))
+    z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dims: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    yaw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    votes: np.ndarray = field(default_factory=lambda: np.zeros((0, N_CLASSES)))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    source_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    born_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    updated_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    ARRAYS = ("ids", "state", "x", "p", "z", "dims", "yaw", "votes", "scores", "source_mask", "born_ns", "updated_ns",
+              "hits")
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def append(self, other: _State) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2.0 * np.pi) - np.pi
+
+
+class MultiObjectTracker:
+    """Tracks objects from successive measurement sets; deterministic given its inputs."""
+
+    def __init__(self, params: TrackerParams | None = None):
+        self.p = params or TrackerParams()
+        self._s = _State()
+        self._next_id = 1
+        self.t_ns: int | None = None
+        self.last_stats = UpdateStats()
+        self._accel = self.p.group_array("accel_std_mps2")
+        self._yaw_accel = self.p.group_array("yaw_accel_std_rps2")
+        self._gate_m = self.p.group_array("gate_m")
+        self._init_speed = self.p.group_array("init_speed_std_mps")
+
+    def __len__(self) -> int:
+        return len(self._s.ids)
+
+    # ------------------------------------------------------------------ internals
+    def _groups(self) -> np.ndarray:
+        return GROUP_OF_CLASS[np.argmax(self._s.votes, axis=1)] if len(self._s.ids) else np.zeros(0, np.int64)
+
+    def _predict(self, x: np.ndarray, p: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        g = self._groups()
+        return kalman.predict(x, p, dt, self._accel[g], self._yaw_accel[g], self._yaw_accel[g] > 0.0)
+
+    def _r_var(self, sources: np.ndarray) -> np.ndarray:
+        std = np.where(sources == SOURCE_V2X, self.p.v2x_std_m, self.p.lidar_std_m)
+        return std * std
+
+    # ------------------------------------------------------------------ API
+    def update(self, t_ns: int, meas: Measurements) -> UpdateStats:
+        """One cycle with the measurements taken at ``t_ns``; returns what happened.
+
+        A measurement set older than the tracker's time by up to ``max_measurement_lag_s`` is
+        applied at the tracker's time (no prediction backwards); an older one is dropped."""
+        stats = UpdateStats(measurements=len(meas))
+        p = self.p
+        if self.t_ns is not None and t_ns < self.t_ns:
+            if (self.t_ns - t_ns) / NS > p.max_measurement_lag_s:
+                stats.dropped_late = len(meas)
+                self.last_stats = stats
+                return stats
+            t_ns = self.t_ns
+        ok = meas.valid()
+        stats.dropped_invalid = int((~ok).sum())
+        if stats.dropped_invalid:
+            meas = meas.select(ok)
+        s = self._s
+        dt = 0.0 if self.t_ns is None else (t_ns - self.t_ns) / NS
+        s.x, s.p = self._predict(s.x, s.p, dt)
+        self.t_ns = t_ns
+        n, m = len(s.ids), len(meas)
+        r_var = self._r_var(meas.sources)
+        rows = cols = np.zeros(0, np.int64)
+        if n and m:
+            d2 = kalman.innovation_d2(s.x, s.p, meas.xy, r_var)
+            dist = np.hypot(meas.xy[None, :, 0] - s.x[:, None, 0], meas.xy[None, :, 1] - s.x[:, None, 1])
+            track_group = self._groups()
+            cost = gated_cost(d2, dist, p.gate_chi2, self._gate_m[track_group], track_group,
+                              GROUP_OF_CLASS[meas.class_ids], p.class_mismatch_cost)
+            rows, cols = assign(cost)
+        stats.matched = len(rows)
+        hit = np.zeros(n, bool)
+        hit[rows] = True
+        if len(rows):
+            self._apply(rows, cols, meas, r_var, t_ns)
+        s.scores[~hit] *= p.score_miss_decay
+        # life cycle
+        since = (t_ns - s.updated_ns) / NS
+        new_state = transition_array(s.state, hit, s.hits, since, p.confirm_hits, p.tentative_timeout_s,
+                                     p.coast_timeout_s)
+        s.state = new_state.astype(np.int8)
+        alive = s.state != TrackState.DELETED
+        stats.deleted = int((~alive).sum())
+        if stats.deleted:
+            s.keep(alive)
+        # births from unmatched measurements
+        unmatched = np.ones(m, bool)
+        unmatched[cols] = False
+        born = unmatched & (meas.scores >= p.birth_min_score)
+        if not p.v2x_birth:
+            born &= meas.sources != SOURCE_V2X
+        if born.any() and len(s.ids):
+            d = np.hypot(meas.xy[:, None, 0] - s.x[None, :, 0], meas.xy[:, None, 1] - s.x[None, :, 1])
+            born &= ~(d < p.birth_min_distance_m).any(axis=1)
+        idx = np.flatnonzero(born)
+        if len(idx) > 1 and p.birth_min_distance_m > 0.0:  # two new ones on top of each other: the first wins
+            d = np.hypot(meas.xy[idx, None, 0] - meas.xy[None, idx, 0], meas.xy[idx, None, 1] - meas.xy[None, idx, 1])
+            close = np.triu(d < p.birth_min_distance_m, k=1).any(axis=0)
+            idx = idx[~close]
+        room = max(0, p.max_tracks - len(s.ids))
+        if len(idx) > room:
+            stats.dropped_capacity = len(idx) - room
+            idx = idx[np.argsort(-meas.scores[idx], kind="stable")[:room]]
+        if len(idx):
+            self._birth(meas.select(idx), r_var[idx], t_ns)
+            stats.born = len(idx)
+        self.last_stats = stats
+        return stats
+
+    def _apply(self, rows: np.ndarray, cols: np.ndarray, meas: Measurements, r_var: np.ndarray, t_ns: int) -> None:
+        s, p = self._s, self.p
+        s.x[rows], s.p[rows] = kalman.update(s.x[rows], s.p[rows], meas.xy[cols], r_var[cols])
+        a = p.dimension_smoothing
+        s.dims[rows] += a * (meas.dims[cols] - s.dims[rows])
+        s.z[rows] += a * (meas.z[cols] - s.z[rows])
+        s.scores[rows] += p.score_smoothing * (meas.scores[cols] - s.scores[rows])
+        s.votes[rows] *= p.class_memory
+        s.votes[rows, meas.class_ids[cols]] += np.maximum(meas.scores[cols], 0.05)
+        s.source_mask[rows] |= np.left_shift(1, meas.sources[cols])
+        s.hits[rows] += 1
+        s.updated_ns[rows] = t_ns
+        # yaw: direction of travel when moving, else the box yaw (flipped to the nearer of the two ends)
+        speed = np.hypot(s.x[rows, 2], s.x[rows, 3])
+        moving = speed >= p.min_speed_for_heading_mps
+        box = meas.yaw[cols]
+        flip = np.abs(_wrap(box - s.yaw[rows])) > 0.5 * np.pi
+        box = _wrap(np.where(flip, box + np.pi, box))
+        s.yaw[rows] = np.where(moving, np.arctan2(s.x[rows, 3], s.x[rows, 2]), box)
+
+    def _birth(self, meas: Measurements, r_var: np.ndarray, t_ns: int) -> None:
+        k = len(meas)
+        group = GROUP_OF_CLASS[meas.class_ids]
+        x = np.zeros((k, kalman.DIM))
+        x[:, :2] = meas.xy
+        pm = np.zeros((k, kalman.DIM, kalman.DIM))
+        pm[:, 0, 0] = pm[:, 1, 1] = r_var
+        v2 = self._init_speed[group] ** 2
+        pm[:, 2, 2] = pm[:, 3, 3] = v2
+        pm[:, 4, 4] = np.where(self._yaw_accel[group] > 0.0, self.p.initial_yaw_rate_std_rps ** 2, 0.0)
+        votes = np.zeros((k, N_CLASSES))
+        votes[np.arange(k), meas.class_ids] = np.maximum(meas.scores, 0.05)
+        state = np.full(k, TrackState.CONFIRMED if self.p.confirm_hits <= 1 else TrackState.TENTATIVE, np.int8)
+        new = _State(ids=np.arange(self._next_id, self._next_id + k, dtype=np.int64), state=state, x=x, p=pm,
+                     z=meas.z.copy(), dims=meas.dims.copy(), yaw=_wrap(meas.yaw), votes=votes,
+                     scores=meas.scores.copy(), source_mask=np.left_shift(1, meas.sources).astype(np.int64),
+                     born_ns=np.full(k, t_ns, np.int64), updated_ns=np.full(k, t_ns, np.int64),
+                     hits=np.ones(k, np.int64))
+        self._next_id += k
+        self._s.append(new)
+
+    def tracks(self, t_ns: int | None = None, include_tentative: bool = False) -> Tracks:
+        """Live tracks predicted to ``t_ns`` (default: the tracker's time); the state is unchanged."""
+        s = self._s
+        keep = np.ones(len(s.ids), bool) if include_tentative else s.state != TrackState.TENTATIVE
+        t = self.t_ns if t_ns is None or self.t_ns is None else t_ns
+        dt = 0.0 if t is None or self.t_ns is None else max(0.0, (t - self.t_ns) / NS)
+        x, pcov = self._predict(s.x, s.p, dt) if dt > 0.0 else (s.x, s.p)
+        speed = np.hypot(x[:, 2], x[:, 3])
+        yaw = np.where(speed >= self.p.min_speed_for_heading_mps, np.arctan2(x[:, 3], x[:, 2]), s.yaw)
+        age = ((t or 0) - s.born_ns) / NS
+        return Tracks(s.ids[keep].copy(), s.state[keep].copy(), x[keep].copy(), pcov[keep].copy(), s.z[keep].copy(),
+                      s.dims[keep].copy(), yaw[keep], np.argmax(s.votes[keep], axis=1).astype(np.int64),
+                      s.scores[keep].copy(), s.source_mask[keep].copy(), age[keep], s.hits[keep].copy())
+
+
+def yaw_variance(x: np.ndarray, p: np.ndarray, min_speed: float) -> np.ndarray:
+    """(N,) variance of the direction of travel (rad^2) from the velocity covariance; pi^2/3
+    (uniform) below ``min_speed``."""
+    vx, vy = x[:, 2], x[:, 3]
+    v2 = vx * vx + vy * vy
+    var = (vy * vy * p[:, 2, 2] + vx * vx * p[:, 3, 3] - 2.0 * vx * vy * p[:, 2, 3]) / np.maximum(v2 * v2, 1e-12)
+    return np.where(np.sqrt(v2) >= min_speed, np.minimum(var, math.pi ** 2 / 3.0), math.pi ** 2 / 3.0)
