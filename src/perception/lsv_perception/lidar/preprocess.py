@@ -1,0 +1,75 @@
+"""Input normalisation, crop and voxel downsampling (vectorized numpy, no per-point loops)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_xyzi(points: np.ndarray) -> np.ndarray:
+    """(N,) structured array with x, y, z[, intensity] fields or (N, >=3) float array ->
+    (N, 4) float32 x, y, z, intensity (intensity 0 when absent). Always a new array."""
+    points = np.asarray(points)
+    if points.dtype.names is not None:
+        out = np.zeros((points.shape[0], 4), dtype=np.float32)
+        for i, name in enumerate(("x", "y", "z")):
+            if name not in points.dtype.names:
+                raise ValueError(f"point array has no '{name}' field (fields: {points.dtype.names})")
+            out[:, i] = points[name]
+        if "intensity" in points.dtype.names:
+            out[:, 3] = points["intensity"]
+        return out
+    if points.ndim != 2 or points.shape[1] < 3:
+        if points.size == 0:
+            return np.zeros((0, 4), dtype=np.float32)
+        raise ValueError(f"expected (N, 4) x, y, z, intensity points, got shape {points.shape}")
+    out = np.zeros((points.shape[0], 4), dtype=np.float32)
+    k = min(points.shape[1], 4)
+    out[:, :k] = points[:, :k]
+    return out
+
+
+def crop_mask(xyzi: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float],
+              z_range: tuple[float, float], ego_x: tuple[float, float], ego_y: tuple[float, float]) -> np.ndarray:
+    """(N,) bool: finite points inside the crop box and outside the ego box (lidar frame, m).
+
+    NaN/inf points fail every comparison, so they are dropped here too."""
+    x, y, z = xyzi[:, 0], xyzi[:, 1], xyzi[:, 2]
+    keep = (x >= x_range[0]) & (x < x_range[1])
+    keep &= (y >= y_range[0]) & (y < y_range[1])
+    keep &= (z >= z_range[0]) & (z < z_range[1])
+    keep &= np.isfinite(xyzi[:, 3])
+    if ego_x[1] > ego_x[0] and ego_y[1] > ego_y[0]:
+        keep &= ~((x > ego_x[0]) & (x < ego_x[1]) & (y > ego_y[0]) & (y < ego_y[1]))
+    return keep
+
+
+def voxel_downsample(xyz: np.ndarray, voxel_m: float, origin: tuple[float, float, float]) -> np.ndarray:
+    """Indices (into ``xyz``, ascending) of one representative point per occupied voxel.
+
+    One input point of each voxel is kept (not the centroid), so every kept point is a real return
+    whose index maps back to the input (ground-truth labels, intensities). ``xyz`` must lie at or
+    above ``origin`` (the crop's lower corner) and be finite.
+
+    No sort: each point writes its index into a hash table slot of its voxel key; the point that
+    the slot holds afterwards is its voxel's representative. Points whose slot went to another
+    voxel (a hash collision) try again with another hash, a few percent of them per round.
+    """
+    n = xyz.shape[0]
+    if voxel_m <= 0.0 or n == 0:
+        return np.arange(n)
+    q = ((xyz - np.asarray(origin, dtype=np.float32)) * np.float32(1.0 / voxel_m)).astype(np.int32)
+    key = (q[:, 0].astype(np.int64) << 42) | (q[:, 1].astype(np.int64) << 21) | q[:, 2]  # 21 bits an axis
+    bits = max(10, int(np.ceil(np.log2(4 * n))))
+    table = np.empty(1 << bits, dtype=np.int64)
+    keep = np.zeros(n, dtype=bool)
+    rest, rest_key = np.arange(n, dtype=np.int64), key
+    mult = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+    while rest.size:
+        slot = ((rest_key.view(np.uint64) * mult) >> np.uint64(64 - bits)).astype(np.int64)
+        table[slot] = rest
+        winner = table[slot]
+        same = key[winner] == rest_key
+        keep[winner[same]] = True
+        rest, rest_key = rest[~same], rest_key[~same]
+        mult = mult + np.uint64(2)
+    return np.flatnonzero(keep)
