@@ -70,7 +70,7 @@ FAULT_TYPES = ("gnss_dropout", "imu_dropout", "lidar_dropout", "camera_dropout",
                "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "kill_node")
 FAULT_MAGNITUDE_DEFAULTS = {"gnss_jump": 20.0,  # m, to the north-east (45 deg)
                             "v2x_stale": 10.0,  # s the message times lag behind the clock
-                            "v2x_future": 60.0,  # s the message times run ahead of the clock
+                            "v2x_future": 20.0,  # s ahead (not a whole minute: DSecond times wrap every 60 s)
                             "v2x_spoofed": 5000.0}  # m every V2X position is moved (north-east)
 DEFAULT_ORIGIN = (30.2741, 120.1551)  # deg; the V2X samples' intersection centre
 GOAL_ON_MAP_TOLERANCE_M = 1.0  # m beyond a road edge / lanelet border a goal may lie
@@ -737,12 +737,15 @@ def height(world: Any, x: float, y: float) -> float:
 
 
 def resolve_path(path: str | Path | None) -> Path:
-    """A scenario path: None/'' -> the default scenario; a bare name -> the shipped scenario of that name."""
+    """A scenario path: None/'' -> the default scenario; a bare name -> the shipped scenario of that
+    name (``scenarios/NAME.yaml``, else the fault scenario ``scenarios/faults/NAME.yaml``)."""
     if path is None or str(path) == "":
         return DEFAULT_SCENARIO
     p = Path(path)
-    if not p.exists() and not p.suffix and (SCENARIO_DIR / f"{p.name}.yaml").exists():
-        return SCENARIO_DIR / f"{p.name}.yaml"
+    if not p.exists() and not p.suffix:
+        for folder in (SCENARIO_DIR, SCENARIO_DIR / "faults"):
+            if (folder / f"{p.name}.yaml").exists():
+                return folder / f"{p.name}.yaml"
     return p
 
 

@@ -56,7 +56,7 @@ from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 NS = 1_000_000_000
 PROGRESS_PERIOD_S = 5.0  # s of simulated time between progress lines
 KILL_ANNOUNCEMENT = "FAULT kill_node"  # log line `FAULT kill_node <node> at t = <s> s`: lsv suite kills <node>
-DEGRADED_AFTER_TIMEOUTS = 3  # sync timeouts in a row after which a step waits only sync.degraded_timeout_s
+DEGRADED_AFTER_TIMEOUTS = 3  # sync timeouts in a row after a kill_node fault -> sync.degraded_timeout_s per step
 CLOCK_REPUBLISH_NS = 100_000_000  # ns (wall); sync mode repeats the current /clock while it waits
 
 
@@ -87,9 +87,10 @@ class SimNodeParams:
     sync_timeout_s: float = field(default=2.0, metadata=spec(
         "sync mode: wall time after which a step runs without the command (counted, warned)", unit="s",
         min=0.05, max=60.0, optional=True, name="sync.timeout_s"))
-    sync_degraded_timeout_s: float = field(default=0.05, metadata=spec(
-        "sync mode: after 3 timeouts in a row (a node of the stack is gone), wait only this long per step until "
-        "the stack answers again", unit="s", min=0.001, max=60.0, optional=True, name="sync.degraded_timeout_s"))
+    sync_degraded_timeout_s: float = field(default=0.2, metadata=spec(
+        "sync mode: after a kill_node fault and 3 timeouts in a row, each step waits for the stack's command "
+        "alone (no drive frames: the bridge may be the killed node), at most this long", unit="s", min=0.001,
+        max=60.0, optional=True, name="sync.degraded_timeout_s"))
     sync_fault_hold_s: float = field(default=1.0, metadata=spec(
         "sync mode: wall time the simulated time stands still after announcing a kill_node fault, so that the "
         "launcher side (lsv suite) kills the node at that simulated time", unit="s", min=0.0, max=30.0,
@@ -314,6 +315,7 @@ class SimulatorNode(Node):
         self.summary: dict | None = None
         self.sync_timeouts = 0
         self._timeouts_in_a_row = 0
+        self._degraded = False
         self._kills_announced: set[int] = set()
         self.tx_errors = 0
         self.udp_sent = 0
@@ -505,8 +507,10 @@ class SimulatorNode(Node):
         self._drain()
         if not self._command_expected():
             return
-        if self._timeouts_in_a_row >= DEGRADED_AFTER_TIMEOUTS:  # a node is gone: do not wait 2 s every step
-            gp = simclock.SyncParams(gp.frames_after_command, round(self.params.sync_degraded_timeout_s * NS))
+        if self._kills_announced and self._timeouts_in_a_row >= DEGRADED_AFTER_TIMEOUTS:
+            self._degraded = True  # a node was killed on purpose: the rest of the run must not wait 2 s a step
+        if self._degraded:  # the controller's command alone opens the gate (the bridge may be the dead one)
+            gp = simclock.SyncParams(0, round(self.params.sync_degraded_timeout_s * NS))
         gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
         republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
         while not self._stop.is_set():

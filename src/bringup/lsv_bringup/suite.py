@@ -1,0 +1,478 @@
+"""``lsv suite``: every scenario x N seeds in synchronous mode, with fault injection, and a report.
+
+    lsv suite [--scenarios DIR] [--seeds N] [--jobs J] [--report DIR] [--subset ci | --only NAME ...]
+
+Each run is ``lsv sim --sync --check`` of one scenario document: seed 0 is the file as it is,
+seed k >= 1 the document perturbed by ``lsv_sim.scenario.randomize`` (actor trigger times and
+distances, actor positions and speeds, fault times, sensor noise), written as ``scenario.yaml``
+into the run's folder. Every run gets its own network namespace where one can be made (the
+sandbox script again, nested), its own ROS domain id, CAN multicast group and V2X port, so
+parallel runs (``--jobs``) cannot hear each other. A ``kill_node`` fault is executed here:
+the simulator logs ``FAULT kill_node <node>`` at the fault's simulated time (and holds the
+simulated time for a moment in sync mode); this reads the line and SIGKILLs that node's
+process (its pid from the launcher's ``started`` lines).
+
+A run passes when the scenario's pass criteria pass (``summary.json``) and no node exited or
+was respawned except the one killed on purpose (``report.json`` of the launcher). Writes
+``suite.json`` and ``report.md`` (links to each run's plots); exit status 0 when every run
+passed, 1 otherwise, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+# The CI subset (`make test`, `lsv suite --subset ci`): short fault scenarios only.
+CI_SUBSET = ("kill_controller", "chassis_status_stop")
+RUN_TIMEOUT_BASE_S = 180.0  # s wall; + RUN_TIMEOUT_PER_SIM_S per simulated second
+RUN_TIMEOUT_PER_SIM_S = 12.0  # s wall per simulated s (sync mode runs at ~0.15-0.3x real time on 2 cores)
+V2X_PORT_BASE = 31000  # + slot: the V2X UDP port of a run
+CAN_GROUP = "239.74.{a}.{b}"  # the run's CAN multicast group
+KILL_LINE = "FAULT kill_node"  # lsv_sim.sim_node.KILL_ANNOUNCEMENT (not imported: no rclpy here)
+STARTED = "[lsv] started /"
+VIOLATION_KEYS = ("red_light_violations", "stop_line_violations", "crosswalk_yield_violations")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenarios", type=Path, metavar="DIR",
+                        help="folder of scenario YAML files, searched recursively (default: the shipped ones, "
+                             "src/sim/scenarios and its faults/ folder)")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="seeds per scenario: 0 = the file as written, 1..N-1 randomized (default: 1)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J", help="runs at the same time (default: 1)")
+    parser.add_argument("--report", type=Path, default=Path("suite_report"), metavar="DIR",
+                        help="folder for suite.json, report.md and one folder per run (default: suite_report)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--subset", choices=["ci"], help=f"ci: only {', '.join(CI_SUBSET)}")
+    which.add_argument("--only", nargs="+", metavar="NAME",
+                       help="only these scenarios (file names without .yaml, or scenario names)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help=f"wall-clock limit per run (default: {RUN_TIMEOUT_BASE_S:g} s + "
+                             f"{RUN_TIMEOUT_PER_SIM_S:g} x the scenario's duration)")
+
+
+# ------------------------------------------------------------------------------ planning (pure)
+
+@dataclass(frozen=True)
+class RunSpec:
+    scenario: str  # the scenario's name
+    source: Path  # its file
+    seed: int  # suite seed k (0 = as written)
+    folder: Path  # the run's report folder
+    duration_s: float
+    kills: tuple[tuple[str, float], ...]  # (node, at_s) of kill_node faults
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.yaml") if p.is_file())
+
+
+def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | None = None
+              ) -> tuple[list[tuple[RunSpec, dict[str, Any], dict[str, Any]]], list[str]]:
+    """(run spec, perturbed document, what changed) for every scenario x seed; and the problems
+    (unreadable files, names in ``only`` that match nothing)."""
+    from lsv_sim.scenario import ScenarioError, randomize, read_document
+
+    runs, problems, matched = [], [], set()
+    for path in files:
+        try:
+            doc = read_document(path)
+        except ScenarioError as err:
+            problems.append(str(err))
+            continue
+        name = str(doc.get("name", path.stem))
+        if only is not None:
+            hit = {path.stem, name} & set(only)
+            if not hit:
+                continue
+            matched |= hit
+        rel = path.parent.name if path.parent.name == "faults" else ""
+        label = f"{rel}/{path.stem}" if rel else path.stem
+        for k in range(seeds):
+            perturbed, changes = randomize(doc, k)
+            kills = tuple((str(f.get("target")), float(f.get("at_s", 0.0))) for f in perturbed.get("faults") or []
+                          if isinstance(f, dict) and f.get("type") == "kill_node")
+            duration = perturbed.get("duration_s", 60.0)
+            runs.append((RunSpec(name, path, k, report / "runs" / label.replace("/", "_") / f"seed{k}",
+                                 float(duration) if isinstance(duration, (int, float)) else 60.0, kills),
+                         perturbed, changes))
+    for name in only or ():
+        if name not in matched:
+            problems.append(f"--only {name}: no scenario file or scenario of that name")
+    return runs, problems
+
+
+def parse_started(line: str) -> tuple[str, int] | None:
+    """``[lsv] started /controller (lsv_control/controller, pid 123, log ...)`` -> ("controller", 123)."""
+    if not line.startswith(STARTED) or "pid " not in line:
+        return None
+    name = line[len(STARTED):].split()[0].strip("/")
+    try:
+        return name, int(line.split("pid ")[1].split(",")[0].split(")")[0])
+    except ValueError:
+        return None
+
+
+def parse_kill(line: str) -> str | None:
+    """The node named by the simulator's ``FAULT kill_node <node> at t = ...`` line, else None."""
+    i = line.find(KILL_LINE)
+    if i < 0:
+        return None
+    rest = line[i + len(KILL_LINE):].split()
+    return rest[0].strip("/") if rest else None
+
+
+def judge(spec: RunSpec, summary: dict[str, Any] | None, launch: dict[str, Any] | None, exit_status: int | None,
+          killed: dict[str, Any], timed_out: bool) -> dict[str, Any]:
+    """One run's row for suite.json: the scenario's verdict, crashes, faults (pure)."""
+    problems = []
+    if timed_out:
+        problems.append("timed out")
+    if summary is None:
+        problems.append("no summary.json")
+    elif not summary.get("passed"):
+        problems += [f"{c['name']} failed ({c['value']}, limit {c['limit']})" for c in summary.get("checks", [])
+                     if not c["passed"]]
+    targets = {node for node, _ in spec.kills}
+    crashes = []
+    if launch is None:
+        problems.append("no launcher report.json")
+    else:
+        for n in launch.get("nodes", []):
+            name = n["node"].strip("/")
+            if name in targets:
+                continue
+            if n.get("failed") or n.get("starts", 1) > 1:
+                crashes.append(name)
+    if crashes:
+        problems.append("nodes died that were not killed: " + ", ".join(crashes))
+    for node in targets - set(killed):
+        problems.append(f"kill_node {node} was not executed")
+    if exit_status not in (0, 3) and not (exit_status == 1 and targets and not crashes):
+        problems.append(f"lsv sim exit status {exit_status}")
+    s = summary or {}
+    min_d = [v["distance_m"] for v in (s.get("min_distance_m") or {}).values() if v.get("distance_m") is not None]
+    return {
+        "scenario": spec.scenario, "file": str(spec.source), "seed": spec.seed, "folder": str(spec.folder),
+        "passed": not problems, "problems": problems, "exit_status": exit_status,
+        "collisions": len(s.get("collisions", [])) if summary else None,
+        "violations": sum(len(s.get(k, [])) for k in VIOLATION_KEYS) if summary else None,
+        "min_distance_m": min(min_d) if min_d else None,
+        "goal_reached": s.get("goal_reached"), "distance_m": s.get("distance_m"),
+        "checks": s.get("checks", []), "faults": s.get("faults", []), "killed": killed, "crashed": crashes,
+    }
+
+
+# ------------------------------------------------------------------------------ running
+
+@dataclass
+class Slot:
+    """Resources of one concurrent run: distinct from every other slot of this suite."""
+
+    index: int
+    base: int  # from the suite's pid: two suites on one host network differ too
+
+    @property
+    def domain_id(self) -> int:
+        from lsv_common import middleware
+
+        low, high = middleware.DOMAIN_ID_RANGE
+        return low + (self.base + self.index) % (high - low + 1)
+
+    @property
+    def can_channel(self) -> str:
+        n = self.base * 16 + self.index
+        return CAN_GROUP.format(a=100 + (n // 250) % 150, b=1 + n % 250)
+
+    @property
+    def v2x_port(self) -> int:
+        return V2X_PORT_BASE + (self.base * 16 + self.index) % 20000
+
+
+@dataclass
+class Runner:
+    repo: Path
+    isolate: bool  # wrap every run in its own network namespace
+    timeout_s: float | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def command(self, spec: RunSpec, slot: Slot) -> list[str]:
+        cmd = [sys.executable, "-m", "lsv_bringup.cli", "sim", "--scenario", str(spec.folder / "scenario.yaml"),
+               "--sync", "--check", "--report", str(spec.folder), "--log-dir", str(spec.folder / "log"),
+               f"can_channel:={slot.can_channel}", f"v2x_port:={slot.v2x_port}"]
+        if self.isolate:
+            cmd = [str(self.repo / "scripts" / "netns_sandbox.sh"), *cmd]
+        return cmd
+
+    def run(self, spec: RunSpec, slot: Slot) -> dict[str, Any]:
+        from lsv_common.testing import private_ros_env
+
+        env = private_ros_env(domain_id=slot.domain_id)
+        if self.isolate:
+            env.pop("LSV_IN_NETNS", None)  # the sandbox script nests a namespace per run
+        limit = self.timeout_s or RUN_TIMEOUT_BASE_S + RUN_TIMEOUT_PER_SIM_S * spec.duration_s
+        t0 = time.monotonic()
+        pids: dict[str, int] = {}
+        killed: dict[str, Any] = {}
+        with open(spec.folder / "output.log", "w") as out:
+            proc = subprocess.Popen(self.command(spec, slot), env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            timer = threading.Timer(limit, lambda: proc.send_signal(signal.SIGINT))
+            timer.start()
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    out.write(line)
+                    out.flush()
+                    started = parse_started(line)
+                    if started is not None:
+                        pids[started[0]] = started[1]
+                    target = parse_kill(line)
+                    if target is not None and target not in killed:
+                        killed[target] = self._kill(target, pids, t0)
+                    if self.stopping.is_set() and proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)
+                proc.wait()
+            finally:
+                timer.cancel()
+        timed_out = time.monotonic() - t0 >= limit
+        summary = _read_json(spec.folder / "summary.json")
+        launch = _read_json(spec.folder / "report.json")
+        row = judge(spec, summary, launch, proc.returncode, killed, timed_out)
+        row["wall_s"] = round(time.monotonic() - t0, 1)
+        return row
+
+    @staticmethod
+    def _kill(target: str, pids: dict[str, int], t0: float) -> dict[str, Any]:
+        pid = pids.get(target)
+        info: dict[str, Any] = {"pid": pid, "wall_s": round(time.monotonic() - t0, 2)}
+        if pid is None:
+            info["error"] = f"no node '{target}' in this launch ({', '.join(sorted(pids))})"
+            return info
+        try:
+            os.kill(pid, signal.SIGKILL)
+            info["signal"] = "SIGKILL"
+        except ProcessLookupError:
+            info["error"] = "the process was gone already"
+        return info
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def can_isolate(repo: Path) -> bool:
+    """Whether a network namespace per run can be made (root or user namespaces)."""
+    script = repo / "scripts" / "netns_sandbox.sh"
+    if not script.is_file():
+        return False
+    env = {k: v for k, v in os.environ.items() if k != "LSV_IN_NETNS"}
+    try:
+        r = subprocess.run([str(script), "true"], env=env, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0 and "no private network namespace" not in r.stderr
+
+
+# ------------------------------------------------------------------------------ reporting
+
+def _fmt(v: Any, unit: str = "", nd: int = 1) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}{unit}"
+    return f"{v}{unit}"
+
+
+def fault_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per injected fault of every run (for the tables)."""
+    out = []
+    for r in rows:
+        for f in r["faults"]:
+            d = f.get("diagnostic")
+            out.append({"scenario": r["scenario"], "seed": r["seed"], "fault": f["type"]
+                        + (f" {f['target']}" if f.get("target") else ""), "at_s": f.get("at_s"),
+                        "speed_mps": f.get("speed_at_injection_mps"),
+                        "time_to_standstill_s": f.get("time_to_standstill_s"),
+                        "distance_to_standstill_m": f.get("distance_to_standstill_m"),
+                        "distance_after_injection_m": f.get("distance_after_injection_m"),
+                        "diagnostic": None if d is None else d["text"],
+                        "diagnostic_delay_s": None if d is None else d["delay_s"], "passed": r["passed"]})
+    return out
+
+
+def markdown(suite: dict[str, Any], report: Path) -> str:
+    rows = suite["runs"]
+    lines = ["# Scenario suite", "",
+             f"- {suite['finished_at']}: {len(rows)} run(s), {suite['totals']['passed']} passed, "
+             f"{suite['totals']['failed']} failed; {suite['totals']['collisions']} collision(s), "
+             f"{suite['totals']['violations']} violation(s); seeds {suite['seeds']}, jobs {suite['jobs']}, "
+             f"{suite['wall_s']:.0f} s wall",
+             f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}", "",
+             "## Runs", "",
+             "| scenario | seed | result | collisions | violations | min distance (m) | goal | driven (m) | "
+             "wall (s) | plots | problems |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rel = os.path.relpath(r["folder"], report)
+        plots = " ".join(f"[{p.split('.')[0]}]({rel}/{p})" for p in ("trajectory.png", "speed_accel.png",
+                                                                    "events.png") if Path(r["folder"], p).exists())
+        lines.append(f"| [{r['scenario']}]({rel}/summary.json) | {r['seed']} | {'PASS' if r['passed'] else 'FAIL'} | "
+                     f"{_fmt(r['collisions'])} | {_fmt(r['violations'])} | {_fmt(r['min_distance_m'], nd=2)} | "
+                     f"{_fmt(r['goal_reached'])} | {_fmt(r['distance_m'])} | {_fmt(r.get('wall_s'))} | {plots} | "
+                     + "; ".join(r["problems"]).replace("|", "/") + " |")
+    faults = fault_rows(rows)
+    if faults:
+        lines += ["", "## Faults", "", "Time and distance from the injection to the first standstill after it, "
+                  "and the first report of the cause on /diagnostics.", "",
+                  "| scenario | seed | fault | at (s) | speed then (m/s) | to standstill (s) | distance (m) | "
+                  "driven after (m) | /diagnostics (delay s) |", "|---|---|---|---|---|---|---|---|---|"]
+        for f in faults:
+            lines.append(f"| {f['scenario']} | {f['seed']} | {f['fault']} | {_fmt(f['at_s'])} | "
+                         f"{_fmt(f['speed_mps'], nd=2)} | {_fmt(f['time_to_standstill_s'], nd=2)} | "
+                         f"{_fmt(f['distance_to_standstill_m'], nd=2)} | {_fmt(f['distance_after_injection_m'])} | "
+                         f"{(f['diagnostic'] or 'none').replace('|', '/')} ({_fmt(f['diagnostic_delay_s'], nd=2)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(suite: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    table = Table(title="lsv suite")
+    for col in ("scenario", "seed", "result", "collisions", "violations", "min dist (m)", "goal", "wall (s)",
+                "problems"):
+        table.add_column(col)
+    for r in suite["runs"]:
+        table.add_row(r["scenario"], str(r["seed"]), "[green]PASS[/]" if r["passed"] else "[red]FAIL[/]",
+                      _fmt(r["collisions"]), _fmt(r["violations"]), _fmt(r["min_distance_m"], nd=2),
+                      _fmt(r["goal_reached"]), _fmt(r.get("wall_s")), "; ".join(r["problems"])[:120])
+    console.print(table)
+    faults = fault_rows(suite["runs"])
+    if faults:
+        ft = Table(title="faults: injection -> standstill")
+        for col in ("scenario", "seed", "fault", "at (s)", "to standstill (s)", "distance (m)", "/diagnostics"):
+            ft.add_column(col)
+        for f in faults:
+            ft.add_row(f["scenario"], str(f["seed"]), f["fault"], _fmt(f["at_s"]),
+                       _fmt(f["time_to_standstill_s"], nd=2), _fmt(f["distance_to_standstill_m"], nd=2),
+                       (f["diagnostic"] or "none")[:60])
+        console.print(ft)
+
+
+# ------------------------------------------------------------------------------ the command
+
+def run(ns: argparse.Namespace) -> int:
+    from lsv_bringup.packages import workspace_root
+
+    if ns.seeds < 1 or ns.jobs < 1:
+        print("lsv suite: error: --seeds and --jobs must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    repo = workspace_root()
+    if repo is None:
+        print("lsv suite: error: cannot find the workspace (set LSV_WORKSPACE to the repository root)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if ns.scenarios is None:
+        from lsv_sim.scenario import SCENARIO_DIR
+
+        folder = SCENARIO_DIR
+    else:
+        folder = ns.scenarios
+    if not folder.is_dir():
+        print(f"lsv suite: error: --scenarios {folder}: not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    report = ns.report.resolve()
+    only = list(CI_SUBSET) if ns.subset == "ci" else ns.only
+    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only)
+    for p in problems:
+        print(f"lsv suite: error: {p}", file=sys.stderr)
+    if problems or not plan:
+        if not plan and not problems:
+            print(f"lsv suite: error: no scenario files in {folder}", file=sys.stderr)
+        return EXIT_USAGE
+    isolate = can_isolate(repo)
+    jobs = ns.jobs
+    if not isolate and jobs > 1:
+        print("lsv suite: no network namespace per run can be made here: the simulated CAN buses of parallel runs "
+              "would hear each other (python-can udp_multicast binds one port); running one at a time",
+              file=sys.stderr)
+        jobs = 1
+    for spec, doc, _ in plan:
+        spec.folder.mkdir(parents=True, exist_ok=True)
+        for stale in ("summary.json", "report.json"):
+            (spec.folder / stale).unlink(missing_ok=True)
+        import yaml
+
+        (spec.folder / "scenario.yaml").write_text(
+            f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
+            + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
+    runner = Runner(repo, isolate, ns.timeout)
+    base = os.getpid() % 997
+    print(f"lsv suite: {len(plan)} run(s) ({len({s.source for s, _, _ in plan})} scenario(s) x {ns.seeds} seed(s)), "
+          f"{jobs} at a time, {'each in its own network namespace' if isolate else 'on this network'}; "
+          f"report in {report}", flush=True)
+    rows: list[dict[str, Any] | None] = [None] * len(plan)
+    free = list(range(jobs))
+    t0 = time.monotonic()
+
+    def one(i: int) -> None:
+        spec, _, changes = plan[i]
+        with runner.lock:
+            slot = Slot(free.pop(), base)
+        try:
+            row = runner.run(spec, slot)
+        finally:
+            with runner.lock:
+                free.append(slot.index)
+        row["perturbation"] = changes
+        rows[i] = row
+        fl = "; ".join(f"{f['type']} standstill after {_fmt(f.get('time_to_standstill_s'), ' s', 2)}"
+                       for f in row["faults"])
+        print(f"lsv suite: [{sum(r is not None for r in rows)}/{len(plan)}] {spec.scenario} seed {spec.seed}: "
+              f"{'PASS' if row['passed'] else 'FAIL'} ({row['wall_s']:.0f} s)" + (f"; {fl}" if fl else "")
+              + ("" if row["passed"] else " - " + "; ".join(row["problems"])), flush=True)
+
+    previous = signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, range(len(plan))))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    done = [r for r in rows if r is not None]
+    suite = {
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "scenarios": str(folder), "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
+        "wall_s": round(time.monotonic() - t0, 1),
+        "totals": {"runs": len(done), "passed": sum(r["passed"] for r in done),
+                   "failed": sum(not r["passed"] for r in done),
+                   "collisions": sum(r["collisions"] or 0 for r in done),
+                   "violations": sum(r["violations"] or 0 for r in done),
+                   "faults": len(fault_rows(done)),
+                   "faults_without_standstill": sum(f["time_to_standstill_s"] is None for f in fault_rows(done))},
+        "runs": done,
+    }
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "suite.json").write_text(json.dumps(suite, indent=2) + "\n")
+    (report / "report.md").write_text(markdown(suite, report))
+    print_table(suite)
+    t = suite["totals"]
+    print(f"lsv suite: {t['passed']} of {t['runs']} run(s) passed; {t['collisions']} collision(s), "
+          f"{t['violations']} violation(s); report: {report / 'report.md'}", flush=True)
+    return 0 if t["failed"] == 0 and len(done) == len(plan) else 1

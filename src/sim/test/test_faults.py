@@ -1,0 +1,264 @@
+"""Fault injection in the pure simulator (issue #8): stuck CAN status counters, bad V2X from the
+road-side unit, the /diagnostics event log, per-fault time and distance to standstill, seeds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lsv_can_bridge.chassis_config import load_chassis_config
+from lsv_can_bridge.receiver import BAD_COUNTER, FrameReceiver
+from lsv_sim.core import NS, DiagnosticsLog, ScenarioRsu, Simulator, malform
+from lsv_sim.evaluation import evaluate, expected_diagnostic, fault_metrics
+from lsv_sim.scenario import (
+    SCENARIO_DIR,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    randomize,
+    read_document,
+    resolve_path,
+)
+
+CONFIG = load_chassis_config("dbc/lsv_chassis.yaml")
+START_UTC_NS = 1_780_300_800 * NS
+
+
+def straight(**extra):
+    d = {"name": "s", "duration_s": 10, "seed": 3,
+         "map": {"world": "synthetic", "bounds_m": [-200, -200, 200, 200]}, "ego": {"start": {"x": 0, "y": 0}}}
+    d.update(extra)
+    return parse_scenario(d, "s.yaml")
+
+
+def test_can_counter_corrupt_makes_the_bridge_drop_every_status_frame() -> None:
+    sim = Simulator(straight(faults=[{"type": "can_counter_corrupt", "at_s": 1.0, "duration_s": 1.0}]), CONFIG)
+    rx = FrameReceiver(CONFIG.status)
+    accepted = {"before": 0, "during": 0, "after": 0}
+    while sim.t_s < 3.0:
+        sim.step()
+        phase = "before" if sim.t_s < 1.0 else "during" if sim.t_s < 2.0 else "after"
+        for frame_id, data in sim.status_frames():
+            accepted[phase] += rx.update(sim.t_ns, frame_id, data, frame_id > 0x7FF) is not None
+    assert accepted["before"] > 40 and accepted["after"] > 40
+    # the first frame of each message in the fault still counts (its counter is the one before + 1)
+    assert accepted["during"] <= len(CONFIG.status)
+    assert rx.counts[BAD_COUNTER] > 40
+
+
+V2X_SCENARIO = {"v2x": {"enabled": True, "rsu": {"position": [0, 0]}},
+                "actors": [{"id": "ped", "type": "pedestrian", "waypoints": [[5, -5], [5, 5]], "speed_mps": 1.0,
+                            "trigger": {"at_s": 0}}]}
+
+
+def _client_drops(fault: dict, seconds: float = 3.0) -> tuple[dict[str, int], int]:
+    """Datagrams of the scenario's RSU (the sim node's encoding) through the real V2X client core."""
+    from lsv_v2x_client.checks import EgoState
+    from lsv_v2x_client.core import V2xClientCore
+    from lsv_v2x_client.params import params_from_yaml
+
+    sc = straight(faults=[fault], **V2X_SCENARIO)
+    sim = Simulator(sc, CONFIG)
+    rsu = ScenarioRsu(sc, sim.world)
+    params = params_from_yaml()
+    params = type(params)(**{**params.__dict__, "map_origin_lat_deg": sc.map.origin_lat_deg,
+                             "map_origin_lon_deg": sc.map.origin_lon_deg})
+    core = V2xClientCore(params)
+    accepted = sent = 0
+    while sim.t_s < seconds:
+        for _ in range(10):
+            sim.step()
+        now = START_UTC_NS + sim.t_ns
+        core.set_ego(EgoState(0.0, 0.0, 0.0, 0.0, now))
+        for msg in rsu.messages(sim.ground_truth(), now):
+            payload = core.codec.encode(msg)
+            if "v2x_malformed" in sim.faults():
+                payload = malform(payload, sent)
+            sent += 1
+            if sim.t_s >= fault["at_s"]:
+                accepted += core.receive(payload, "127.0.0.1:9", now)
+            else:
+                assert core.receive(payload, "127.0.0.1:9", now), (sim.t_s, msg)
+    return {k: v for k, v in core.drop_counts().items() if v}, accepted
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    ("v2x_stale", "dropped.stale"), ("v2x_future", "dropped.future"), ("v2x_spoofed", "dropped.out_of_range"),
+    ("v2x_malformed", "dropped.malformed")])
+def test_bad_v2x_from_the_rsu_is_dropped_by_the_client_for_the_right_reason(fault: str, reason: str) -> None:
+    drops, accepted = _client_drops({"type": fault, "at_s": 1.0})
+    assert drops.get(reason, 0) >= 10, drops
+    assert expected_diagnostic(straight(faults=[{"type": fault, "at_s": 1.0}]).faults[0]) == reason
+    # 2 s of faults: 20 SPaT/RSM each; what may pass is the MAP (static, no time) and the RSI (minute of
+    # the year only) of each second
+    assert accepted <= 4, (accepted, drops)
+
+
+def test_v2x_fault_magnitudes_move_times_and_positions() -> None:
+    from lsv_v2x_client.messages import Rsm
+
+    for fault, check in (({"type": "v2x_future", "at_s": 0, "magnitude": 30}, "time"),
+                         ({"type": "v2x_spoofed", "at_s": 0, "magnitude": 1000}, "position")):
+        sc = straight(faults=[fault], **V2X_SCENARIO)
+        clean = straight(**V2X_SCENARIO)
+        out = []
+        for s in (sc, clean):
+            sim = Simulator(s, CONFIG)
+            for _ in range(100):
+                sim.step()
+            out.append(ScenarioRsu(s, sim.world).messages(sim.ground_truth(), START_UTC_NS + sim.t_ns))
+        if check == "time":
+            a, b = (next(m for m in msgs if isinstance(m, Rsm)).participants[0] for msgs in out)
+            assert (a.sec_mark_ms - b.sec_mark_ms) % 60_000 == 30_000
+        else:
+            a, b = (next(m for m in msgs if isinstance(m, Rsm)).participants[0].position for msgs in out)
+            world = Simulator(clean, CONFIG).world
+            pa, pb = world.from_latlon(a.lat_deg, a.lon_deg), world.from_latlon(b.lat_deg, b.lon_deg)
+            assert math.hypot(pa[0] - pb[0], pa[1] - pb[1]) == pytest.approx(1000.0, abs=1.0)
+
+
+def test_malform_gives_three_kinds_of_broken_datagrams() -> None:
+    p = bytes(range(30))
+    assert malform(p, 0) == p[:10]
+    assert malform(p, 1) == bytes(255 - b for b in p)
+    assert malform(p, 2) == b"\xff" * 30
+    assert malform(p, 3) == malform(p, 0)
+
+
+def test_diagnostics_log_records_changes_and_rising_fault_counters() -> None:
+    log = DiagnosticsLog()
+    log.update(0.0, "can_bridge: status", 0, "ok", {"bad_counter": 0.0, "accepted": 10.0})
+    log.update(0.5, "can_bridge: status", 0, "ok", {"bad_counter": 0.0, "accepted": 60.0})
+    log.update(1.0, "can_bridge: status", 1, "bad status frames seen", {"bad_counter": 12.0, "accepted": 61.0})
+    log.update(2.0, "can_bridge: status", 1, "bad status frames seen", {"bad_counter": 40.0})  # < 5 s later
+    log.update(7.0, "can_bridge: status", 2, "chassis status stale", {"bad_counter": 90.0})
+    texts = [(e["t_s"], e["text"]) for e in log.events]
+    assert texts == [(0.0, "can_bridge: status: OK ok"),
+                     (1.0, "can_bridge: status: WARN bad status frames seen"),
+                     (1.0, "can_bridge: status: bad_counter +12"),
+                     (7.0, "can_bridge: status: ERROR chassis status stale"),
+                     (7.0, "can_bridge: status: bad_counter +78")]
+
+
+def test_fault_metrics_time_and_distance_to_standstill_and_the_diagnostic() -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    speed = np.where(t < 4.0, 5.0, np.maximum(0.0, 5.0 - 2.0 * (t - 4.0)))  # brakes at 2 m/s^2 from 4 s
+    x = np.concatenate([[0.0], np.cumsum(speed[:-1] * 0.01)])
+    sc = straight(faults=[{"type": "kill_node", "target": "controller", "at_s": 4.0},
+                          {"type": "gnss_jump", "at_s": 20.0}])
+    diags = [{"t_s": 3.0, "level": "WARN", "text": "can_bridge: command: WARN sending a braking command (x)"},
+             {"t_s": 4.3, "level": "OK", "text": "can_bridge: command: OK braking command off"},
+             {"t_s": 4.4, "level": "WARN", "text": "can_bridge: command: WARN sending a braking command (timeout)"}]
+    rows = fault_metrics(sc.faults, t, x, np.zeros_like(t), speed, diags)
+    kill, late = rows
+    assert kill["injected"] and kill["speed_at_injection_mps"] == 5.0
+    assert kill["time_to_standstill_s"] == pytest.approx(2.5 - 0.05, abs=0.02)  # STANDSTILL_MPS = 0.1
+    assert kill["distance_to_standstill_m"] == pytest.approx(5.0 ** 2 / 4.0, abs=0.05)
+    assert kill["diagnostic"]["t_s"] == 4.4 and kill["diagnostic"]["delay_s"] == pytest.approx(0.4)
+    assert not late["injected"]  # after the end of the run
+    assert fault_metrics(sc.faults, t, x, np.zeros_like(t), speed, None)[0]["diagnostic"] is None
+
+
+def test_fault_pass_criteria_become_checks() -> None:
+    from lsv_sim.core import EgoShape, Trace
+
+    tr = Trace(0, 0)
+    for k in range(600):  # 6 s: 3 m/s until 2 s, then -1.5 m/s^2 to a stop at 4 s
+        ts = k * 0.01
+        v = 3.0 if ts < 2.0 else max(0.0, 3.0 - 1.5 * (ts - 2.0))
+        x = 3.0 * min(ts, 2.0) + (0.0 if ts < 2.0 else 3.0 * min(ts - 2, 2) - 0.75 * min(ts - 2, 2) ** 2)
+        tr.append((ts, x, 0.0, 0.0, v, 0.0, 0.0, 0.0), np.zeros((0, 4)), np.zeros(0, dtype=np.int8))
+    fault = [{"type": "chassis_status_silent", "at_s": 2.0}]
+    diags = [{"t_s": 2.3, "level": "ERROR", "text": "can_bridge: status: ERROR chassis status stale"}]
+    ok = evaluate(parse_scenario({**_doc(fault), "pass": {"stops_within_s": 2.5, "max_distance_after_fault_m": 3.5,
+                                                          "diagnostic_reported": True}}, "f.yaml"),
+                  tr, EgoShape(), diagnostics=diags)
+    names = {c["name"]: c["passed"] for c in ok["checks"]}
+    assert names == {"no_collision": True, "no_red_light_violation": True, "no_stop_line_violation": True,
+                     "no_crosswalk_yield_violation": True, "stops_within_s.chassis_status_silent": True,
+                     "max_distance_after_fault_m.chassis_status_silent": True,
+                     "diagnostic_reported.chassis_status_silent": True}
+    strict = evaluate(parse_scenario({**_doc(fault), "pass": {"stops_within_s": 1.0, "continues_safely": False,
+                                                             "diagnostic_reported": True}}, "f.yaml"),
+                      tr, EgoShape(), diagnostics=[])
+    bad = {c["name"] for c in strict["checks"] if not c["passed"]}
+    assert bad == {"stops_within_s.chassis_status_silent", "diagnostic_reported.chassis_status_silent"}
+    assert not strict["passed"]
+    carry = evaluate(parse_scenario({**_doc(fault), "pass": {"continues_safely": True}}, "f.yaml"), tr, EgoShape())
+    assert {c["name"]: c["passed"] for c in carry["checks"]}["continues_safely.chassis_status_silent"] is False
+
+
+def _doc(faults: list) -> dict:
+    return {"name": "f", "duration_s": 6, "map": {"world": "synthetic", "bounds_m": [-50, -50, 50, 50]},
+            "ego": {"start": {"x": 0, "y": 0}}, "faults": faults}
+
+
+def test_randomize_is_an_explicit_deterministic_mapping_from_seed_to_perturbations() -> None:
+    doc = read_document("default")
+    same, changes0 = randomize(doc, 0)
+    assert same == doc and changes0 == {}
+    a, ca = randomize(doc, 3)
+    b, cb = randomize(doc, 3)
+    c, _ = randomize(doc, 4)
+    assert a == b and ca == cb and a != c
+    assert a["seed"] == doc["seed"] * 1000 + 3
+    ped0, ped = doc["actors"][0], a["actors"][0]
+    assert abs(ped["trigger"]["at_s"] - ped0["trigger"]["at_s"]) <= 1.0
+    assert 0.0 <= ped["trigger"]["delay_s"] <= 0.5
+    off = np.asarray(ped["waypoints"]) - np.asarray(ped0["waypoints"])
+    assert np.allclose(off, off[0], atol=2e-3) and np.all(np.abs(off) <= 0.301)
+    assert 0.9 * ped0["speed_mps"] - 1e-3 <= ped["speed_mps"] <= 1.1 * ped0["speed_mps"] + 1e-3
+    assert 1.0 <= a["sensor_noise_scale"] <= 1.5
+    assert a["lights"] == doc["lights"] and a["mission"] == doc["mission"] and a["ego"] == doc["ego"]
+    assert doc == read_document("default")  # the input is not changed
+    synthetic = read_document("crossing_synthetic")  # the perturbed documents stay valid scenarios
+    for k in range(1, 6):
+        sc = parse_scenario(randomize(synthetic, k)[0], "crossing_synthetic.yaml")
+        assert sc.seed == synthetic["seed"] * 1000 + k and 1.0 <= sc.sensor_noise_scale <= 1.5
+
+
+def test_randomize_moves_fault_times_forwards_by_at_most_a_second() -> None:
+    doc = read_document(SCENARIO_DIR / "faults" / "kill_controller.yaml")
+    for k in range(1, 8):
+        f = randomize(doc, k)[0]["faults"][0]
+        assert 12.0 <= f["at_s"] <= 13.0 and f["target"] == "controller"
+    with pytest.raises(ValueError, match="suite seed"):
+        randomize(doc, -1)
+
+
+def test_fault_scenarios_are_valid_and_resolvable_by_name() -> None:
+    files = sorted((SCENARIO_DIR / "faults").glob("*.yaml"))
+    kinds = set()
+    for p in files:
+        sc = load_scenario(p)
+        assert resolve_path(p.stem) == p
+        assert sc.faults, p
+        pc = sc.pass_criteria
+        assert pc.no_collision and pc.diagnostic_reported
+        assert pc.continues_safely != (pc.stops_within_s is not None), p
+        kinds |= {f.type if f.type != "kill_node" else f"kill_node {f.target}" for f in sc.faults}
+    assert {"kill_node controller", "kill_node can_bridge", "kill_node planner", "kill_node localizer",
+            "kill_node v2x_client", "gnss_freeze", "imu_freeze", "imu_dropout", "chassis_status_silent",
+            "can_counter_corrupt", "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "gnss_jump"} <= kinds
+
+
+def test_scenario_errors_for_the_new_fault_fields() -> None:
+    with pytest.raises(ScenarioError) as err:
+        straight(faults=[{"type": "kill_node", "at_s": 1},
+                         {"type": "imu_freeze", "at_s": 1, "magnitude": 3},
+                         {"type": "gnss_jump", "at_s": 1, "magnitude": -1}])
+    text = str(err.value)
+    assert "faults[0].target: missing (required for kill_node" in text
+    assert "faults[1].magnitude: expected no magnitude" in text
+    assert "faults[2].magnitude: expected a number in [0.0, 1000000.0]" in text
+    with pytest.raises(ScenarioError, match=r"pass\.stops_within_s: expected faults to judge it on"):
+        parse_scenario({**_doc([]), "pass": {"stops_within_s": 3}}, "f.yaml")
+    with pytest.raises(ScenarioError, match=r"pass\.continues_safely: expected either a stop"):
+        parse_scenario({**_doc([{"type": "gnss_jump", "at_s": 1}]),
+                        "pass": {"stops_within_s": 3, "continues_safely": True}}, "f.yaml")
+    with pytest.raises(ScenarioError, match="sensor_noise_scale: expected a number in"):
+        parse_scenario({**_doc([]), "sensor_noise_scale": -2}, "f.yaml")
+    sc = straight(faults=[{"type": "gnss_jump", "at_s": 1}, {"type": "v2x_stale", "at_s": 1, "magnitude": 7}])
+    assert [f.size for f in sc.faults] == [20.0, 7.0]

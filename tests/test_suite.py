@@ -1,0 +1,180 @@
+"""`lsv suite`: planning (scenario files x seeds), the launcher/simulator lines it acts on, the
+verdict of a run, the reports; and the CI-sized subset end to end: a short delivery in which the
+controller process is SIGKILLed while driving, with the whole stack in synchronous mode."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lsv_bringup import suite
+from lsv_common.testing import needs_netns, private_ros_env
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = REPO / "src/sim/scenarios"
+
+
+def lsv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lsv_bringup.cli", *args]
+
+
+def test_plan_covers_every_shipped_scenario_and_fault_times_seeds(tmp_path: Path) -> None:
+    files = suite.scenario_files(SCENARIOS)
+    assert any(p.parent.name == "faults" for p in files) and SCENARIOS / "default.yaml" in files
+    plan, problems = suite.plan_runs(files, 3, tmp_path)
+    assert problems == []
+    assert len(plan) == 3 * len(files)
+    folders = [spec.folder for spec, _, _ in plan]
+    assert len(set(folders)) == len(folders)  # every run writes into its own folder
+    kill = [(spec, doc) for spec, doc, _ in plan if spec.scenario == "kill_controller"]
+    assert [spec.seed for spec, _ in kill] == [0, 1, 2]
+    assert all(spec.kills and spec.kills[0][0] == "controller" for spec, _ in kill)
+    assert kill[0][1]["faults"][0]["at_s"] == 12  # seed 0: the file as written
+    assert 12.0 < kill[1][1]["faults"][0]["at_s"] <= 13.0 and kill[1][1]["seed"] == 21 * 1000 + 1
+
+
+def test_plan_only_and_its_errors(tmp_path: Path) -> None:
+    files = suite.scenario_files(SCENARIOS)
+    plan, problems = suite.plan_runs(files, 1, tmp_path, ["kill_controller", "delivery_red_light", "nope"])
+    assert sorted(spec.scenario for spec, _, _ in plan) == ["delivery_red_light", "kill_controller"]
+    assert problems == ["--only nope: no scenario file or scenario of that name"]
+    ci, problems = suite.plan_runs(files, 1, tmp_path, list(suite.CI_SUBSET))
+    assert problems == [] and len(ci) == len(suite.CI_SUBSET)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    _, problems = suite.plan_runs([bad], 1, tmp_path)
+    assert len(problems) == 1 and "not valid YAML" in problems[0]
+
+
+def test_lines_the_suite_acts_on() -> None:
+    line = "[lsv] started /controller (lsv_control/controller, pid 4242, log /tmp/x/controller.log)\n"
+    assert suite.parse_started(line) == ("controller", 4242)
+    assert suite.parse_started("[controller] [lsv] started /x (pid 1)") is None
+    warn = "[simulator] [WARN] [1795619013.95] [simulator]: FAULT kill_node controller at t = 12.000 s\n"
+    assert suite.parse_kill(warn) == "controller"
+    assert suite.parse_kill("[simulator] [INFO] t = 5.0 / 30 s") is None
+
+
+def test_slots_of_parallel_runs_never_share_a_domain_group_or_port() -> None:
+    slots = [suite.Slot(i, 123) for i in range(16)]
+    for attr in ("domain_id", "can_channel", "v2x_port"):
+        assert len({getattr(s, attr) for s in slots}) == 16, attr
+    assert all(1 <= s.domain_id <= 101 and s.can_channel.startswith("239.") for s in slots)
+
+
+def _spec(tmp_path: Path, kills=()) -> suite.RunSpec:
+    return suite.RunSpec("kill_controller", SCENARIOS / "faults/kill_controller.yaml", 0, tmp_path / "run", 30.0,
+                         tuple(kills))
+
+
+SUMMARY = {"passed": True, "checks": [{"name": "no_collision", "passed": True, "value": 0, "limit": 0}],
+           "collisions": [], "red_light_violations": [], "stop_line_violations": [],
+           "crosswalk_yield_violations": [{"t_s": 3.0}], "min_distance_m": {"a": {"distance_m": 2.5},
+                                                                            "b": {"distance_m": 1.5}},
+           "goal_reached": False, "distance_m": 40.0,
+           "faults": [{"type": "kill_node", "target": "controller", "at_s": 12.0, "speed_at_injection_mps": 4.0,
+                       "time_to_standstill_s": 1.6, "distance_to_standstill_m": 3.2,
+                       "distance_after_injection_m": 3.2,
+                       "diagnostic": {"t_s": 12.4, "text": "can_bridge: command: WARN sending a braking command",
+                                      "delay_s": 0.4}}]}
+
+
+def _launch(**failed) -> dict:
+    names = ("can_bridge", "v2x_client", "planner", "localizer", "controller", "simulator")
+    return {"nodes": [{"node": f"/{n}", "failed": failed.get(n, False), "starts": 2 if failed.get(n) == "respawned"
+                       else 1} for n in names]}
+
+
+def test_judge_a_run(tmp_path: Path) -> None:
+    kills = [("controller", 12.0)]
+    ok = suite.judge(_spec(tmp_path, kills), SUMMARY, _launch(controller=True), 1, {"controller": {"pid": 1}}, False)
+    assert ok["passed"], ok["problems"]
+    assert ok["violations"] == 1 and ok["min_distance_m"] == 1.5 and ok["collisions"] == 0
+    crash = suite.judge(_spec(tmp_path, kills), SUMMARY, _launch(controller=True, planner=True), 1,
+                        {"controller": {"pid": 1}}, False)
+    assert not crash["passed"] and crash["crashed"] == ["planner"]
+    respawn = suite.judge(_spec(tmp_path), SUMMARY, _launch(localizer="respawned"), 0, {}, False)
+    assert respawn["problems"] == ["nodes died that were not killed: localizer"]
+    not_killed = suite.judge(_spec(tmp_path, kills), SUMMARY, _launch(), 0, {}, False)
+    assert not_killed["problems"] == ["kill_node controller was not executed"]
+    failed = suite.judge(_spec(tmp_path), {**SUMMARY, "passed": False, "checks": [
+        {"name": "stops_within_s.kill_node.controller", "passed": False, "value": None, "limit": 5.0}]},
+        _launch(), 3, {}, False)
+    assert failed["problems"] == ["stops_within_s.kill_node.controller failed (None, limit 5.0)"]
+    gone = suite.judge(_spec(tmp_path), None, None, -2, {}, True)
+    assert gone["problems"] == ["timed out", "no summary.json", "no launcher report.json", "lsv sim exit status -2"]
+
+
+def test_report_markdown_links_each_run_and_lists_the_faults(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, [("controller", 12.0)])
+    spec.folder.mkdir(parents=True)
+    (spec.folder / "trajectory.png").write_bytes(b"png")
+    row = suite.judge(spec, SUMMARY, _launch(controller=True), 1, {"controller": {"pid": 1}}, False)
+    row["wall_s"] = 80.0
+    data = {"finished_at": "now", "seeds": 1, "jobs": 1, "isolated": True, "wall_s": 80.0, "runs": [row],
+            "totals": {"passed": 1, "failed": 0, "collisions": 0, "violations": 1}}
+    text = suite.markdown(data, tmp_path)
+    assert "[kill_controller](run/summary.json) | 0 | PASS" in text
+    assert "[trajectory](run/trajectory.png)" in text and "speed_accel" not in text
+    assert "| kill_controller | 0 | kill_node controller | 12.0 | 4.00 | 1.60 | 3.20 | 3.2 | " \
+           "can_bridge: command: WARN sending a braking command (0.40) |" in text
+
+
+def test_cli_usage_errors(tmp_path: Path) -> None:
+    r = subprocess.run(lsv("suite", "--only", "no_such_scenario", "--report", str(tmp_path)), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "--only no_such_scenario: no scenario file" in r.stderr
+    r = subprocess.run(lsv("suite", "--seeds", "0", "--report", str(tmp_path)), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "--seeds and --jobs must be >= 1" in r.stderr
+    parser = argparse.ArgumentParser()
+    suite.add_arguments(parser)
+    ns = parser.parse_args(["--subset", "ci", "--jobs", "2"])
+    assert ns.subset == "ci" and ns.jobs == 2 and ns.seeds == 1 and ns.report == Path("suite_report")
+
+
+# A short version of faults/kill_controller: district, the controller killed 9 s in (the CI budget
+# of `make test` allows one such run: ~1-2 min wall on 2 cores in sync mode).
+CI_SCENARIO = {
+    "name": "ci_kill_controller", "description": "CI: the controller is SIGKILLed while driving",
+    "duration_s": 16, "seed": 5, "map": {"world": "district"}, "ego": {"start": {"place": "depot"}},
+    "mission": {"goals": [{"id": "parcel-drop", "x": -1.75, "y": -72.9, "yaw_deg": -90, "kind": "stop"}]},
+    "faults": [{"type": "kill_node", "target": "controller", "at_s": 9}],
+    "pass": {"no_collision": True, "stops_within_s": 5.0, "diagnostic_reported": True},
+}
+
+
+@pytest.mark.slow
+@needs_netns
+def test_suite_kills_the_controller_and_reports_the_stop(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "ci_kill_controller.yaml").write_text(yaml.safe_dump(CI_SCENARIO))
+    report = tmp_path / "report"
+    r = subprocess.run(lsv("suite", "--scenarios", str(folder), "--report", str(report), "--timeout", "400"),
+                       env=private_ros_env(), capture_output=True, text=True, timeout=480)
+    data = json.loads((report / "suite.json").read_text())
+    run = data["runs"][0]
+    out = r.stdout[-4000:] + r.stderr[-2000:]
+    # the suite executed the kill: the launcher saw the controller die by SIGKILL, nothing else died
+    assert run["killed"]["controller"].get("signal") == "SIGKILL", out
+    launch = json.loads(Path(run["folder"], "report.json").read_text())
+    nodes = {n["node"]: n for n in launch["nodes"]}
+    assert nodes["/controller"]["exit_codes"][0] == -9 and nodes["/controller"]["failed"]
+    assert run["crashed"] == [], out
+    # physical outcome after the kill: the chassis braked by itself (no commands) to a standstill
+    fault = run["faults"][0]
+    assert fault["type"] == "kill_node" and fault["target"] == "controller" and fault["injected"]
+    assert fault["time_to_standstill_s"] is not None and fault["time_to_standstill_s"] <= 5.0, fault
+    summary = json.loads(Path(run["folder"], "summary.json").read_text())
+    assert summary["collisions"] == []
+    # the verdict, the report files and the exit status agree
+    assert run["passed"] == (r.returncode == 0) == (data["totals"]["failed"] == 0), out
+    assert "## Faults" in (report / "report.md").read_text()
+    assert (Path(run["folder"]) / "scenario.yaml").is_file()
