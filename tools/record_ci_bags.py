@@ -78,7 +78,12 @@ def record(name: str, scenario: str, duration_s: float, raw_dir: Path,
     if os.environ.get("LSV_IN_NETNS") != "1":
         cmd = [str(ROOT / "scripts/netns_sandbox.sh"), *cmd]
     print(f"record_ci_bags: {name}: {' '.join(cmd)}", flush=True)
-    subprocess.run(cmd, cwd=workspace or ROOT, check=False, env=checkout_env(workspace) if workspace else None)
+    from lsv_common.testing import private_ros_env
+
+    # a domain of its own: Fast DDS' shared-memory transport (/dev/shm) is not fenced by the network
+    # namespace, so another graph on domain 0 of this computer would otherwise mix with this one
+    env = private_ros_env(base=checkout_env(workspace) if workspace else None)
+    subprocess.run(cmd, cwd=workspace or ROOT, check=False, env=env)
     if not (bag / "metadata.yaml").is_file() or not (report / "summary.json").is_file():
         raise SystemExit(f"record_ci_bags: {name}: the run left no bag or no summary.json (see {raw_dir})")
     return bag, report
