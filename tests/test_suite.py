@@ -171,6 +171,8 @@ def test_suite_kills_the_controller_and_reports_the_stop(tmp_path: Path) -> None
     # physical outcome after the kill: the chassis braked by itself (no commands) to a standstill
     fault = run["faults"][0]
     assert fault["type"] == "kill_node" and fault["target"] == "controller" and fault["injected"]
+    # the stack drove off before the kill (else the stop below would prove nothing)
+    assert fault["speed_at_injection_mps"] > 0.5, (fault, out)
     assert fault["time_to_standstill_s"] is not None and fault["time_to_standstill_s"] <= 5.0, fault
     summary = json.loads(Path(run["folder"], "summary.json").read_text())
     assert summary["collisions"] == []

@@ -21,6 +21,7 @@ passed, 1 otherwise, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+_PR_SET_PDEATHSIG = 1  # prctl option: signal the child when the parent dies
 # The CI subset (`make test`, `lsv suite --subset ci`): short fault scenarios only.
 CI_SUBSET = ("kill_controller", "chassis_status_stop")
 RUN_TIMEOUT_BASE_S = 180.0  # s wall; + RUN_TIMEOUT_PER_SIM_S per simulated second
@@ -229,7 +231,8 @@ class Runner:
         killed: dict[str, Any] = {}
         with open(spec.folder / "output.log", "w") as out:
             proc = subprocess.Popen(self.command(spec, slot), env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                    preexec_fn=_die_with_parent)  # no orphaned run if the suite dies
             timer = threading.Timer(limit, lambda: proc.send_signal(signal.SIGINT))
             timer.start()
             try:
@@ -268,6 +271,13 @@ class Runner:
         except ProcessLookupError:
             info["error"] = "the process was gone already"
         return info
+
+
+def _die_with_parent() -> None:  # in the child between fork and exec: no imports here (threads)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
