@@ -40,6 +40,7 @@ STRIDES = (8, 16, 32)
 RANGES = ((0.0, 48.0), (48.0, 112.0), (112.0, 1e9))  # input px: max side distance handled by each stride
 SEED = 0
 OPERATING_THRESHOLD = 0.3  # the node's default score_threshold
+CROP_H, CROP_W = 128, 160  # training crops of the letterboxed input (4x cheaper than whole frames)
 
 
 def import_torch():
@@ -109,37 +110,39 @@ class Detector(nn.Module):
         return torch.cat(cols, 2)
 
 
-def grid_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A, 2) centres (input px), (A,) stride, (A, 2) scale range of every grid point, stride by stride."""
+def grid_points(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A, 2) centres (px), (A,) stride, (A, 2) scale range of every grid point of an h x w input, stride by stride."""
     pts, st, rng = [], [], []
     for s, r in zip(STRIDES, RANGES, strict=True):
-        gy, gx = np.meshgrid((np.arange(INPUT_H // s) + 0.5) * s, (np.arange(INPUT_W // s) + 0.5) * s, indexing="ij")
+        gy, gx = np.meshgrid((np.arange(h // s) + 0.5) * s, (np.arange(w // s) + 0.5) * s, indexing="ij")
         pts.append(np.stack([gx.reshape(-1), gy.reshape(-1)], 1))
         st.append(np.full(gx.size, s, np.float32))
         rng.append(np.tile(np.asarray(r, np.float32), (gx.size, 1)))
     return np.concatenate(pts).astype(np.float32), np.concatenate(st), np.concatenate(rng)
 
 
-POINTS, POINT_STRIDE, POINT_RANGE = grid_points()
+CROP_POINTS = grid_points(CROP_H, CROP_W)
 
 
-def assign(boxes: np.ndarray, classes: np.ndarray, ignore: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Targets of one image: class (A,) int (-1 background), box (A, 4) xyxy, weight (A,) of the class loss
-    (0 on points inside an ignored box that are not positive)."""
-    a = len(POINTS)
+def assign(points: tuple[np.ndarray, np.ndarray, np.ndarray], boxes: np.ndarray, classes: np.ndarray,
+           ignore: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets of one image for the grid ``points`` (``grid_points``): class (A,) int (-1 background), box
+    (A, 4) xyxy, weight (A,) of the class loss (0 on points inside an ignored box that are not positive)."""
+    pts, point_stride, point_range = points
+    a = len(pts)
     cls_t = np.full(a, -1, np.int64)
     box_t = np.zeros((a, 4), np.float32)
     weight = np.ones(a, np.float32)
     if len(boxes) == 0:
         return cls_t, box_t, weight
-    px, py = POINTS[:, 0:1], POINTS[:, 1:2]
+    px, py = pts[:, 0:1], pts[:, 1:2]
     ltrb = np.stack([px - boxes[:, 0], py - boxes[:, 1], boxes[:, 2] - px, boxes[:, 3] - py], 2)  # (A, M, 4)
     inside = ltrb.min(2) > 0.0
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    radius = 2.5 * POINT_STRIDE[:, None]
+    radius = 2.5 * point_stride[:, None]
     central = (np.abs(px - cx) < radius) & (np.abs(py - cy) < radius)
     m = ltrb.max(2)
-    in_range = (m >= POINT_RANGE[:, 0:1]) & (m <= POINT_RANGE[:, 1:2])
+    in_range = (m >= point_range[:, 0:1]) & (m <= point_range[:, 1:2])
     ok = inside & central & in_range & ~ignore[None, :]
     area = np.where(ok, ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None, :], np.inf)
     best = area.argmin(1)
@@ -184,9 +187,10 @@ def giou_loss(p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return 1.0 - giou, iou.detach()
 
 
-def loss_fn(outs, cls_t: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    pts = torch.from_numpy(POINTS)
-    strides = torch.from_numpy(POINT_STRIDE)[:, None]
+def loss_fn(outs, cls_t: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor,
+            points: tuple[np.ndarray, ...]) -> tuple[torch.Tensor, dict]:
+    pts = torch.from_numpy(points[0])
+    strides = torch.from_numpy(points[1])[:, None]
     reg = torch.cat([r.flatten(2) for r, _ in outs], 2).transpose(1, 2)  # (B, A, 4)
     logits = torch.cat([c.flatten(2) for _, c in outs], 2).transpose(1, 2)  # (B, A, C)
     pos = cls_t >= 0
@@ -205,18 +209,25 @@ def loss_fn(outs, cls_t: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor
 
 
 def batch_tensors(images: np.ndarray, frames: list[dict], idx: np.ndarray, rng: np.random.Generator):
-    """A training batch: letterboxed images (B, 3, H, W) in [0, 1] with flips and colour gain, targets."""
+    """A training batch: CROP_H x CROP_W crops (at multiples of 32 px, so that every stride's grid lines up
+    with the full input's) of the letterboxed images, in [0, 1], with flips and colour gain; targets."""
     b = len(idx)
     h, w = images.shape[1:3]
     scale = w / 640.0  # training frames are 320 x 240: boxes are stored in 640 x 480 px
     pad_y = (INPUT_H - h) // 2
-    x = np.full((b, INPUT_H, INPUT_W, 3), 114, np.uint8)
+    canvas = np.full((INPUT_H, INPUT_W, 3), 114, np.uint8)
+    x = np.empty((b, CROP_H, CROP_W, 3), np.uint8)
     cls_t, box_t, wt = [], [], []
     for k, i in enumerate(idx):
         flip = bool(rng.random() < 0.5)
         img = images[i]
-        x[k, pad_y:pad_y + h] = img[:, ::-1] if flip else img
-        c, bx, wg = assign(*frame_targets(frames[i], scale, pad_y, flip))
+        canvas[pad_y:pad_y + h] = img[:, ::-1] if flip else img
+        y0 = 32 * int(rng.integers(0, (INPUT_H - CROP_H) // 32 + 1))
+        x0 = 32 * int(rng.integers(0, (INPUT_W - CROP_W) // 32 + 1))
+        x[k] = canvas[y0:y0 + CROP_H, x0:x0 + CROP_W]
+        boxes, classes, ignore = frame_targets(frames[i], scale, pad_y, flip)
+        boxes -= np.array([x0, y0, x0, y0], np.float32)
+        c, bx, wg = assign(CROP_POINTS, boxes, classes, ignore)
         cls_t.append(c)
         box_t.append(bx)
         wt.append(wg)
@@ -237,7 +248,7 @@ def train(data: Path, epochs: int, batch: int, threads: int) -> tuple[Detector, 
     steps_per_epoch = len(frames) // batch
     total = epochs * steps_per_epoch
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
-    warmup = min(100, total // 10)
+    warmup = min(25, total // 10)
 
     def lr_factor(s: int) -> float:
         return (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup)))
@@ -252,7 +263,7 @@ def train(data: Path, epochs: int, batch: int, threads: int) -> tuple[Detector, 
         run = {"cls": 0.0, "box": 0.0}
         for k in range(steps_per_epoch):
             x, cls_t, box_t, wt = batch_tensors(images, frames, order[k * batch:(k + 1) * batch], rng)
-            loss, parts = loss_fn(model(x), cls_t, box_t, wt)
+            loss, parts = loss_fn(model(x), cls_t, box_t, wt, CROP_POINTS)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)

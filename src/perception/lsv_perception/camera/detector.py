@@ -49,7 +49,8 @@ def models_dir() -> Path:
     if env:
         return Path(env)
     here = Path(__file__).resolve()
-    candidates = [parent / "models" for parent in here.parents if (parent / "models" / MODEL_NAME).is_file()]
+    candidates = [parent / "models" for parent in here.parents
+                  if (parent / "models" / MODEL_NAME).is_file() or (parent / "models" / LABELS_NAME).is_file()]
     candidates.append(Path(sys.prefix) / "share" / "lsv_perception" / "models")
     return candidates[0]
 
@@ -117,6 +118,12 @@ class Detections:
     @staticmethod
     def empty() -> Detections:
         return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+def frame_is_stale(stamp_ns: int, now_ns: int, max_age_s: float) -> bool:
+    """True when a frame stamped ``stamp_ns`` is older than ``max_age_s`` at ``now_ns`` (0 = never stale).
+    A stamp from the future (clock skew) is not stale."""
+    return max_age_s > 0.0 and now_ns - stamp_ns > max_age_s * 1e9
 
 
 def _dim(d: object) -> int | None:
