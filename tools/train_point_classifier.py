@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             loss = loss_fn(net(augment(xt[idx], gen)), yt[idx])
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         sched.step()
         acc = float(np.mean(predict(xv) == yva))
         progress("train", epoch + 1, args.epochs, t0, f"loss {total / len(xt):.3f} val acc {acc:.3f}")
