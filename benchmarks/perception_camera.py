@@ -32,7 +32,7 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "perception" / "
 def load_frames() -> list[np.ndarray]:
     import cv2
 
-    frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(DATA.glob("*.png"))]
+    frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(DATA.glob("*.jpg"))]
     if not frames:
         sys.exit(f"no frames in {DATA}: run tools/camera_dataset.py --export-test {DATA}")
     return frames

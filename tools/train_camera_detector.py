@@ -407,7 +407,8 @@ other 1/5 (every 5th lanelet id, places never seen in training; seed 2).
 
 torch {torch_version} (CPU), {epochs} epochs, batch {batch}, AdamW lr 3e-3 cosine, horizontal flips and
 colour gain, FCOS-style centre sampling with scale ranges per stride, quality focal loss + GIoU loss,
-seeds fixed (0 for training, 1 / 2 for the data). Run of {date} on {machine} with {threads} threads:
+seeds fixed (0 for training, 1 / 2 for the data). This model: `{command}`, run of {date} on
+{machine} with {threads} torch thread(s):
 data generation {gen_s:.0f} s, training {train_s:.0f} s, evaluation {eval_s:.0f} s (total {total_s:.0f} s wall,
 {cpu_s:.0f} s CPU time of the process).
 
@@ -471,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     eval_s = time.monotonic() - t_eval
     info.update(epochs=args.epochs, batch=args.batch, threads=args.threads, gen_s=gen_s, eval_s=eval_s,
                 total_s=time.monotonic() - t_start, cpu_s=time.process_time() - cpu_start, val_frames=len(frames),
-                date=time.strftime("%Y-%m-%d", time.gmtime()), machine=f"{platform.machine()} {platform.processor()}")
+                date=time.strftime("%Y-%m-%d", time.gmtime()), command=" ".join(["python", *sys.argv]),
+                machine=f"{platform.machine()} {platform.processor()}")
     if args.out == MODEL:
         write_card(metrics, info)
     print(json.dumps({"model": str(args.out), **metrics, **{k: v for k, v in info.items() if k != "final_loss"}}))

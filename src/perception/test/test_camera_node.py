@@ -41,7 +41,7 @@ def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images(tmp_p
     rgb, n_objects = frame_with_most_objects()
     assert n_objects >= 2
     proc = start_node("lsv_perception.camera_node", name="camera_detector", params_file=PARAMS, log_dir=tmp_path,
-                      params={"publish_debug_image": True, "max_frame_age_s": 1.0}, remaps=REMAPS)
+                      params={"publish_debug_image": True, "max_frame_age_s": 3.0}, remaps=REMAPS)
     rclpy.init()
     node = rclpy.create_node("camera_node_test")
     try:
@@ -76,7 +76,7 @@ def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images(tmp_p
         # 2. stale frames: skipped (no output with their stamp), counted on /diagnostics
         n0 = objects.count
         for _ in range(3):
-            publish(rgb, 5.0, "stale")
+            publish(rgb, 30.0, "stale")
             spin_until(node, lambda: False, 0.1)
         # 3. a zero-size image: an empty array, not a crash
         publish(np.zeros((0, 0, 3), np.uint8), 0.0, "empty")
@@ -92,7 +92,8 @@ def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images(tmp_p
                         return int(next(kv.value for kv in s.values if kv.key == "stale_skipped"))
             return -1
 
-        assert spin_until(node, lambda: stale_count() == 3, 5.0), stale_count()
+        # >= 3: on a loaded machine a start-up frame may also have waited longer than 3 s in the queue
+        assert spin_until(node, lambda: stale_count() >= 3, 5.0), stale_count()
         assert proc.alive(), proc.log()
     finally:
         node.destroy_node()
