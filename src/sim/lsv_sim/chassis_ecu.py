@@ -246,6 +246,16 @@ class ChassisEcu:
             out.append((mm.frame_id, self._encode_status(mm, status)))
         return out
 
+    def repeat_status_frames(self, vs: VehicleState) -> list[frames.Frame]:
+        """Every status message once more, with its next alive counter, whatever is due.
+
+        A real ECU keeps sending on its own clock while the simulated time stands still
+        (synchronous mode waiting for a slow stack): without these the bridge's wall-clock
+        staleness check would see a silent chassis that is not silent.
+        """
+        status = self.status(vs)
+        return [(mm.frame_id, self._encode_status(mm, status)) for mm in self.config.status]
+
     def _encode_status(self, mm: MessageMap, status: Status) -> bytes:
         page = None
         if mm.pages:

@@ -234,6 +234,10 @@ class Simulator:
         frames = self.ecu.status_frames(self.t_ns, self.ego)
         return [] if "chassis_status_silent" in self._faults_now else frames
 
+    def repeat_status_frames(self) -> list[tuple[int, bytes]]:
+        """Every CAN status frame again, time standing still (see ChassisEcu.repeat_status_frames)."""
+        return [] if "chassis_status_silent" in self._faults_now else self.ecu.repeat_status_frames(self.ego)
+
     def ground_truth(self) -> GroundTruth:
         vs = self.ego
         cx, cy = self.ego_centre(vs)

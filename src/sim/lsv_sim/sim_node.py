@@ -58,6 +58,7 @@ PROGRESS_PERIOD_S = 5.0  # s of simulated time between progress lines
 KILL_ANNOUNCEMENT = "FAULT kill_node"  # log line `FAULT kill_node <node> at t = <s> s`: lsv suite kills <node>
 DEGRADED_AFTER_TIMEOUTS = 3  # sync timeouts in a row after a kill_node fault -> sync.degraded_timeout_s per step
 CLOCK_REPUBLISH_NS = 100_000_000  # ns (wall); sync mode repeats the current /clock while it waits
+STATUS_KEEPALIVE_NS = 20_000_000  # ns (wall); sync mode repeats the chassis status frames while it waits
 
 
 @dataclass(frozen=True)
@@ -461,12 +462,7 @@ class SimulatorNode(Node):
                     self._stop.wait(delay / NS)
             t3 = time.perf_counter()
             self._publish_clock()
-            for frame_id, data in self.sim.status_frames():
-                try:
-                    self.bus.send(can.Message(arbitration_id=frame_id, data=data, is_extended_id=frame_id > 0x7FF),
-                                  timeout=0.005)
-                except can.CanError:
-                    self.tx_errors += 1
+            self._send_frames(self.sim.status_frames())
             t4 = time.perf_counter()
             if self.sensors is not None:
                 self.sensors.sample(self.sim.steps)
@@ -513,10 +509,14 @@ class SimulatorNode(Node):
             gp = simclock.SyncParams(0, round(self.params.sync_degraded_timeout_s * NS))
         gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
         republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
+        keepalive_ns = time.monotonic_ns() + STATUS_KEEPALIVE_NS
         while not self._stop.is_set():
             if time.monotonic_ns() >= republish_ns:  # a late subscriber may have missed this tick
                 self._publish_clock()
                 republish_ns += CLOCK_REPUBLISH_NS
+            if time.monotonic_ns() >= keepalive_ns:  # the chassis ECU does not stop talking while we wait
+                self._send_frames(self.sim.repeat_status_frames())
+                keepalive_ns = time.monotonic_ns() + STATUS_KEEPALIVE_NS
             with self._lock:
                 stamp = self._command_stamp_ns
             gate = simclock.transition(gate, simclock.GateInputs(time.monotonic_ns(), stamp, self._drain(), True), gp)
@@ -532,6 +532,14 @@ class SimulatorNode(Node):
             self._wake.clear()
 
     # ------------------------------------------------------------------ outputs
+    def _send_frames(self, frames: list[tuple[int, bytes]]) -> None:
+        for frame_id, data in frames:
+            try:
+                self.bus.send(can.Message(arbitration_id=frame_id, data=data, is_extended_id=frame_id > 0x7FF),
+                              timeout=0.005)
+            except can.CanError:
+                self.tx_errors += 1
+
     def _now_stamp(self) -> object:
         return _stamp(self._t0_ns + self.sim.t_ns)
 
