@@ -228,6 +228,7 @@ def test_randomize_moves_fault_times_forwards_by_at_most_a_second() -> None:
         randomize(doc, -1)
 
 
+@pytest.mark.slow  # loads the district map (lanelet2)
 def test_fault_scenarios_are_valid_and_resolvable_by_name() -> None:
     files = sorted((SCENARIO_DIR / "faults").glob("*.yaml"))
     kinds = set()
@@ -262,3 +263,95 @@ def test_scenario_errors_for_the_new_fault_fields() -> None:
         parse_scenario({**_doc([]), "sensor_noise_scale": -2}, "f.yaml")
     sc = straight(faults=[{"type": "gnss_jump", "at_s": 1}, {"type": "v2x_stale", "at_s": 1, "magnitude": 7}])
     assert [f.size for f in sc.faults] == [20.0, 7.0]
+
+
+# ---------------------------------------------------------------------------------- the node
+
+NODE_SCENARIO = """
+name: sensor_faults
+duration_s: 7
+seed: 4
+map: {world: synthetic, bounds_m: [-50, -50, 50, 50], roads: [{centerline: [[-50, 0], [50, 0]], width_m: 7}]}
+ego: {start: {x: 0, y: -1.75, yaw_deg: 0}}
+faults:
+- {type: gnss_freeze, at_s: 2.0, duration_s: 1.5}
+- {type: imu_freeze, at_s: 2.0, duration_s: 1.5}
+- {type: gnss_jump, at_s: 4.5, duration_s: 1.5, magnitude: 20}
+pass: {no_collision: true, diagnostic_reported: true}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("os").environ.get("LSV_IN_NETNS") != "1",
+                    reason="the simulator's CAN bus (udp_multicast) needs the private network namespace")
+def test_simulator_node_freezes_and_jumps_sensors_and_logs_diagnostics(tmp_path) -> None:
+    """The simulator node alone (real-time mode): frozen GNSS/IMU repeat the very same message,
+    the GNSS jump moves the fixes by 20 m, and a status published on /diagnostics after the
+    injection is the fault's reported cause in summary.json / diagnostics.json."""
+    import json
+    from pathlib import Path
+
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from sensor_msgs.msg import Imu, NavSatFix
+
+    from lsv_common.testing import spin_until, start_node
+    from lsv_sim.scenario import SyntheticWorld
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(NODE_SCENARIO)
+    report = tmp_path / "report"
+    repo = Path(__file__).resolve().parents[3]
+    rclpy.init()
+    node = rclpy.create_node("test_sensor_faults")
+    fixes: list[tuple[int, float, float]] = []
+    imus: list[int] = []
+    node.create_subscription(NavSatFix, "/sensing/gnss/fix", lambda m: fixes.append(
+        (m.header.stamp.sec * NS + m.header.stamp.nanosec, m.latitude, m.longitude)), 50)
+    node.create_subscription(Imu, "/sensing/imu", lambda m: imus.append(
+        m.header.stamp.sec * NS + m.header.stamp.nanosec), 200)
+    diag_pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+    sim = start_node("lsv_sim.sim_node", name="simulator", params_file=repo / "src/sim/config/simulator.param.yaml",
+                     params={"scenario": str(scenario), "report_dir": str(report), "mode": "realtime",
+                             "bus.interface": "udp_multicast", "bus.channel": "239.74.170.9",
+                             "sensors.lidar": False, "sensors.camera": False},
+                     remaps={"~/output/gnss/fix": "/sensing/gnss/fix", "~/output/imu": "/sensing/imu"},
+                     log_dir=tmp_path)
+    try:
+        def say(level: int, text: str) -> None:
+            diag_pub.publish(DiagnosticArray(status=[DiagnosticStatus(level=bytes([level]), name="localizer: ekf",
+                                                                     message=text)]))
+
+        assert spin_until(node, lambda: len(fixes) > 5, 120.0), sim.log()[-2000:]
+        say(0, "GNSS + wheel + IMU")
+        assert spin_until(node, lambda: fixes[-1][0] - START_UTC_NS >= 2.6 * NS or not sim.alive(), 30.0)
+        say(2, "GNSS fix repeated: dead reckoning")
+        assert spin_until(node, lambda: not sim.alive(), 60.0), sim.log()[-2000:]
+    finally:
+        sim.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    t = np.array([f[0] - START_UTC_NS for f in fixes]) / NS
+    from collections import Counter
+
+    # the frozen receiver repeats its last message (stamp 1.9-2.0 s) for 1.5 s at 10 Hz: same stamp, same fix
+    (repeated, n), = Counter(fixes).most_common(1)
+    assert n >= 10 and 1.85 <= (repeated[0] - START_UTC_NS) / NS <= 2.0, (repeated, n)
+    assert sum(f[0] == repeated[0] for f in fixes) == n  # the position never changed under that stamp
+    stamps = [f[0] for f in fixes]
+    assert sorted(set(stamps)) == sorted(set(stamps), key=stamps.index)  # fresh again afterwards, in order
+    assert max(t) > 6.0
+    world = SyntheticWorld(parse_scenario(__import__("yaml").safe_load(NODE_SCENARIO), "s.yaml").map)
+    xy = np.array([world.from_latlon(lat, lon) for _, lat, lon in fixes])
+    jump = (t >= 4.6) & (t < 5.9)
+    before = (t >= 3.6) & (t < 4.4)
+    shift = xy[jump].mean(axis=0) - xy[before].mean(axis=0)  # the ego is parked (no commands)
+    assert np.hypot(*shift) == pytest.approx(20.0, abs=2.0) and shift[0] == pytest.approx(shift[1], abs=2.0)
+    (imu_stamp, imu_n), = Counter(imus).most_common(1)
+    assert imu_n >= 50 and 1.98 <= (imu_stamp - START_UTC_NS) / NS <= 2.0, (imu_stamp, imu_n)  # 100 Hz repeats
+    summary = json.loads((report / "summary.json").read_text())
+    freeze = summary["faults"][0]
+    assert freeze["type"] == "gnss_freeze" and freeze["expected_diagnostic"] == "gnss"
+    assert freeze["diagnostic"]["text"] == "localizer: ekf: ERROR GNSS fix repeated: dead reckoning"
+    events = json.loads((report / "diagnostics.json").read_text())
+    assert [e["level"] for e in events if e["status"] == "localizer: ekf"] == ["OK", "ERROR"]
