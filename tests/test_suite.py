@@ -133,6 +133,15 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     r = subprocess.run(lsv("suite", "--seeds", "0", "--report", str(tmp_path)), capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2 and "--seeds and --jobs must be >= 1" in r.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    doc = {**CI_SCENARIO, "map": {"world": "synthetic"}, "ego": {"start": {"x": 0, "y": 0}},
+           "actors": [{"id": "a", "type": "bicycle", "waypoints": [[1, 1]]}]}
+    (bad / "x.yaml").write_text(yaml.safe_dump(doc))
+    r = subprocess.run(lsv("suite", "--scenarios", str(bad), "--seeds", "2", "--report", str(tmp_path / "r")),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "actors[0].type: expected an actor type" in r.stderr, r.stderr
+    assert not (tmp_path / "r" / "suite.json").exists()  # nothing ran
     parser = argparse.ArgumentParser()
     suite.add_arguments(parser)
     ns = parser.parse_args(["--subset", "ci", "--jobs", "2"])

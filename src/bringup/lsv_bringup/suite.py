@@ -424,15 +424,25 @@ def run(ns: argparse.Namespace) -> int:
               "would hear each other (python-can udp_multicast binds one port); running one at a time",
               file=sys.stderr)
         jobs = 1
-    for spec, doc, _ in plan:
-        spec.folder.mkdir(parents=True, exist_ok=True)
-        for stale in ("summary.json", "report.json"):
-            (spec.folder / stale).unlink(missing_ok=True)
-        import yaml
+    import yaml
 
-        (spec.folder / "scenario.yaml").write_text(
-            f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
-            + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
+    from lsv_sim.scenario import ScenarioError, load_scenario
+
+    for spec, doc, _ in plan:  # every document is valid before hours of runs start
+        spec.folder.mkdir(parents=True, exist_ok=True)
+        for stale in ("summary.json", "report.json", "diagnostics.json"):
+            (spec.folder / stale).unlink(missing_ok=True)
+        path = spec.folder / "scenario.yaml"
+        path.write_text(f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
+                        + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
+        try:
+            load_scenario(path)
+        except ScenarioError as err:
+            problems.append(str(err))
+    for p in problems:
+        print(f"lsv suite: error: {p}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
     runner = Runner(repo, isolate, ns.timeout)
     base = os.getpid() % 997
     print(f"lsv suite: {len(plan)} run(s) ({len({s.source for s, _, _ in plan})} scenario(s) x {ns.seeds} seed(s)), "

@@ -811,9 +811,10 @@ def randomize(data: Mapping[str, Any], k: int) -> tuple[dict[str, Any], dict[str
         if not isinstance(a, dict):
             continue
         aid = str(a.get("id"))
-        d_at, d_dist, d_delay = rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0, 1)
-        off = rng.uniform(-ACTOR_OFFSET_M, ACTOR_OFFSET_M, 2)
-        f_speed = rng.uniform(*ACTOR_SPEED_FACTOR)
+        # plain floats (not numpy scalars): the document is written back as YAML
+        d_at, d_dist, d_delay = float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)), float(rng.uniform(0, 1))
+        off = [float(v) for v in rng.uniform(-ACTOR_OFFSET_M, ACTOR_OFFSET_M, 2)]
+        f_speed = float(rng.uniform(*ACTOR_SPEED_FACTOR))
         ch: dict[str, Any] = {}
         trig = a.get("trigger")
         if isinstance(trig, dict):
@@ -829,25 +830,26 @@ def randomize(data: Mapping[str, Any], k: int) -> tuple[dict[str, Any], dict[str
         if isinstance(wps, list) and all(isinstance(p, list) and len(p) == 2 and all(_num(c) for c in p)
                                          for p in wps):
             a["waypoints"] = [[round(p[0] + off[0], 3), round(p[1] + off[1], 3)] for p in wps]
-            ch["offset_m"] = [round(float(off[0]), 3), round(float(off[1]), 3)]
+            ch["offset_m"] = [round(off[0], 3), round(off[1], 3)]
         sp = a.get("speed_mps")
         if a.get("type") != "parked_car":
             if _num(sp):
                 a["speed_mps"] = round(sp * f_speed, 3)
-                ch["speed_factor"] = round(float(f_speed), 3)
+                ch["speed_factor"] = round(f_speed, 3)
             elif isinstance(sp, list) and all(_num(v) for v in sp):
                 a["speed_mps"] = [round(v * f_speed, 3) for v in sp]
-                ch["speed_factor"] = round(float(f_speed), 3)
+                ch["speed_factor"] = round(f_speed, 3)
         if ch:
             changes[f"actor {aid}"] = ch
     for i, f in enumerate(doc.get("faults") or []):
-        d = rng.uniform(0.0, FAULT_AT_JITTER_S)
+        d = float(rng.uniform(0.0, FAULT_AT_JITTER_S))
         if isinstance(f, dict) and _num(f.get("at_s")):
             f["at_s"] = round(f["at_s"] + d, 3)
             changes[f"faults[{i}].at_s"] = f["at_s"]
     scale = doc.get("sensor_noise_scale", 1.0)
     if _num(scale):
-        doc["sensor_noise_scale"] = changes["sensor_noise_scale"] = round(scale * rng.uniform(*NOISE_SCALE_RANGE), 3)
+        noise = float(rng.uniform(*NOISE_SCALE_RANGE))
+        doc["sensor_noise_scale"] = changes["sensor_noise_scale"] = round(scale * noise, 3)
     return doc, changes
 
 

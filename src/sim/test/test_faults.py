@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 
 from lsv_can_bridge.chassis_config import load_chassis_config
 from lsv_can_bridge.receiver import BAD_COUNTER, FrameReceiver
@@ -203,6 +204,7 @@ def test_randomize_is_an_explicit_deterministic_mapping_from_seed_to_perturbatio
     b, cb = randomize(doc, 3)
     c, _ = randomize(doc, 4)
     assert a == b and ca == cb and a != c
+    assert yaml.safe_load(yaml.safe_dump(a)) == a  # plain YAML types (the suite writes it back)
     assert a["seed"] == doc["seed"] * 1000 + 3
     ped0, ped = doc["actors"][0], a["actors"][0]
     assert abs(ped["trigger"]["at_s"] - ped0["trigger"]["at_s"]) <= 1.0
