@@ -221,6 +221,20 @@ def test_duplicate_reports_of_one_object_start_one_track():
     assert stats.born == 1
 
 
+def test_a_fragment_of_a_car_starts_no_track_but_a_pedestrian_beside_it_does():
+    tracker = MultiObjectTracker(TrackerParams(confirm_hits=1))
+    car = meas([[10.0, 0.0]], cls=CLASS_CAR, dims=(4.5, 1.8, 1.5))
+    tracker.update(0, car)
+    # the car seen as two clusters: its body and its rear bumper 1.8 m behind the centre
+    frag = meas([[10.0, 0.0], [8.2, 0.3]], cls=np.array([CLASS_CAR, CLASS_PEDESTRIAN]))
+    frag.dims[0] = (4.5, 1.8, 1.5)
+    assert tracker.update(NS // 10, frag).born == 0
+    # a pedestrian standing 0.5 m beside the car's side (1.4 m from its centre line)
+    side = meas([[10.0, 0.0], [10.5, 1.4]], cls=np.array([CLASS_CAR, CLASS_PEDESTRIAN]))
+    side.dims[0] = (4.5, 1.8, 1.5)
+    assert tracker.update(2 * NS // 10, side).born == 1
+
+
 def test_class_votes_follow_the_majority_and_score_decays_on_misses():
     tracker = MultiObjectTracker(TrackerParams(confirm_hits=1))
     t = 0

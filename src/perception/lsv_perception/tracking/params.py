@@ -50,8 +50,12 @@ class TrackerParams:
     birth_min_score: float = field(default=0.3, metadata=spec(
         "measurements below this score never start a track", min=0.0, max=1.0, optional=True))
     birth_min_distance_m: float = field(default=1.0, metadata=spec(
-        "no track is born this close to an existing one (split clusters, duplicate V2X reports)", unit="m",
-        min=0.0, max=10.0, optional=True))
+        "no track is born this close to an existing track's centre or to another new one (split clusters, "
+        "duplicate V2X reports)", unit="m", min=0.0, max=10.0, optional=True))
+    birth_box_margin_m: float = field(default=0.2, metadata=spec(
+        "no track is born inside an existing track's box grown by this (a fragment of a car seen in two "
+        "clusters); small, so that a pedestrian next to a parked car still starts a track", unit="m", min=0.0,
+        max=5.0, optional=True))
     v2x_birth: bool = field(default=True, metadata=spec(
         "V2X objects may start tracks (objects the lidar cannot see); false: V2X only updates", optional=True))
     max_tracks: int = field(default=500, metadata=spec(
@@ -59,6 +63,9 @@ class TrackerParams:
     lidar_std_m: float = field(default=0.25, metadata=spec(
         "position noise of a lidar (or fused) measurement, 1 sigma per axis", unit="m", min=0.01, max=10.0,
         optional=True))
+    size_std_factor: float = field(default=0.3, metadata=spec(
+        "extra position noise per m of half the box's larger side: a lidar sees one or two faces of a car, so "
+        "its box centre moves by up to half the car's size as the view changes", min=0.0, max=2.0, optional=True))
     v2x_std_m: float = field(default=0.7, metadata=spec(
         "position noise of a V2X object, 1 sigma per axis", unit="m", min=0.01, max=20.0, optional=True))
     initial_yaw_rate_std_rps: float = field(default=0.5, metadata=spec(

@@ -167,9 +167,12 @@ class MultiObjectTracker:
         g = self._groups()
         return kalman.predict(x, p, dt, self._accel[g], self._yaw_accel[g], self._yaw_accel[g] > 0.0)
 
-    def _r_var(self, sources: np.ndarray) -> np.ndarray:
-        std = np.where(sources == SOURCE_V2X, self.p.v2x_std_m, self.p.lidar_std_m)
-        return std * std
+    def _r_var(self, meas: Measurements) -> np.ndarray:
+        """(M,) position variance of each measurement: the sensor's noise plus a share of the box size
+        (a partial view moves a large box's centre)."""
+        std = np.where(meas.sources == SOURCE_V2X, self.p.v2x_std_m, self.p.lidar_std_m)
+        size = self.p.size_std_factor * 0.5 * np.max(meas.dims[:, :2], axis=1) if len(meas) else np.zeros(0)
+        return std * std + size * size
 
     # ------------------------------------------------------------------ API
     def update(self, t_ns: int, meas: Measurements) -> UpdateStats:
@@ -194,7 +197,7 @@ class MultiObjectTracker:
         s.x, s.p = self._predict(s.x, s.p, dt)
         self.t_ns = t_ns
         n, m = len(s.ids), len(meas)
-        r_var = self._r_var(meas.sources)
+        r_var = self._r_var(meas)
         rows = cols = np.zeros(0, np.int64)
         if n and m:
             d2 = kalman.innovation_d2(s.x, s.p, meas.xy, r_var)
@@ -227,6 +230,7 @@ class MultiObjectTracker:
         if born.any() and len(s.ids):
             d = np.hypot(meas.xy[:, None, 0] - s.x[None, :, 0], meas.xy[:, None, 1] - s.x[None, :, 1])
             born &= ~(d < p.birth_min_distance_m).any(axis=1)
+            born &= ~self._inside_tracks(meas.xy, p.birth_box_margin_m).any(axis=1)
         idx = np.flatnonzero(born)
         if len(idx) > 1 and p.birth_min_distance_m > 0.0:  # two new ones on top of each other: the first wins
             d = np.hypot(meas.xy[idx, None, 0] - meas.xy[None, idx, 0], meas.xy[idx, None, 1] - meas.xy[None, idx, 1])
@@ -241,6 +245,16 @@ class MultiObjectTracker:
             stats.born = len(idx)
         self.last_stats = stats
         return stats
+
+    def _inside_tracks(self, xy: np.ndarray, margin_m: float) -> np.ndarray:
+        """(M, N) bool: point m lies in track n's box (its yaw, length, width) grown by ``margin_m``."""
+        s = self._s
+        dx = xy[:, None, 0] - s.x[None, :, 0]
+        dy = xy[:, None, 1] - s.x[None, :, 1]
+        c, sn = np.cos(s.yaw)[None, :], np.sin(s.yaw)[None, :]
+        along, across = c * dx + sn * dy, -sn * dx + c * dy
+        return ((np.abs(along) <= 0.5 * s.dims[None, :, 0] + margin_m)
+                & (np.abs(across) <= 0.5 * s.dims[None, :, 1] + margin_m))
 
     def _apply(self, rows: np.ndarray, cols: np.ndarray, meas: Measurements, r_var: np.ndarray, t_ns: int) -> None:
         s, p = self._s, self.p
