@@ -59,5 +59,9 @@ def test_red_light_and_delivery_with_the_controller_and_chassis():
     done = np.nonzero(s == "mission_complete")[0]
     assert len(done), f"mission not completed; last states {sorted(set(s[-50:]))}"
     assert math.hypot(x[done[0]] - goal.x, y[done[0]] - goal.y) < 1.0
-    assert np.nanmax(np.abs(run.lateral_error)) < 0.5
+    err = np.abs(np.asarray(run.lateral_error, dtype=float))
+    err = err[np.isfinite(err)]
+    print(f"district route (straight, red light, right turn, drop): max |lateral error| {err.max():.3f} m, "
+          f"rms {np.sqrt(np.mean(err ** 2)):.3f} m")  # quoted in the README
+    assert err.max() < 0.5
     assert v.max() <= 15 / 3.6 + 0.2
