@@ -147,3 +147,44 @@ def test_tracker_node_over_topics(tmp_path: Path) -> None:
         node.destroy_node()
         rclpy.shutdown()
         proc.stop()
+
+
+def test_message_conversions_without_a_graph() -> None:
+    """DetectedObjectArray -> Measurements (3D boxes only), 2D boxes (bad ones dropped), Tracks ->
+    TrackedObjectArray and markers."""
+    from builtin_interfaces.msg import Time
+
+    from lsv_msgs.msg import DetectedObject, DetectedObjectArray
+    from lsv_perception.tracker_node import boxes_2d_from_msg, markers_msg, measurements_from_msg, tracks_to_msg
+    from lsv_perception.tracking import MultiObjectTracker, TrackerParams
+
+    msg = DetectedObjectArray()
+    o = DetectedObject(classification=DetectedObject.CLASS_CAR, score=0.7, source=DetectedObject.SOURCE_LIDAR,
+                       has_box_3d=True)
+    o.pose.position.x, o.pose.position.y, o.pose.position.z = 3.0, 4.0, 0.75
+    o.pose.orientation.z, o.pose.orientation.w = math.sin(0.25), math.cos(0.25)
+    o.dimensions.x, o.dimensions.y, o.dimensions.z = 4.5, 1.8, 1.5
+    flat = DetectedObject(has_box_2d=True, x_min=10.0, y_min=20.0, x_max=30.0, y_max=60.0, score=0.9,
+                          classification=DetectedObject.CLASS_PEDESTRIAN)
+    bad = DetectedObject(has_box_2d=True, x_min=30.0, y_min=20.0, x_max=10.0, y_max=60.0)  # x_max < x_min
+    msg.objects = [o, flat, bad]
+    m = measurements_from_msg(msg)
+    assert len(m) == 1 and m.xy.tolist() == [[3.0, 4.0]] and m.yaw[0] == pytest.approx(0.5)
+    assert m.class_ids.tolist() == [DetectedObject.CLASS_CAR] and m.sources.tolist() == [DetectedObject.SOURCE_LIDAR]
+    boxes, classes, scores = boxes_2d_from_msg(msg)
+    assert scores.tolist() == pytest.approx([0.9])
+    assert boxes.tolist() == [[10.0, 20.0, 30.0, 60.0]] and classes.tolist() == [DetectedObject.CLASS_PEDESTRIAN]
+    assert len(measurements_from_msg(DetectedObjectArray())) == 0
+
+    tracker = MultiObjectTracker(TrackerParams(confirm_hits=1))
+    tracker.update(0, m)
+    out = tracks_to_msg(tracker.tracks(), Time(sec=5), 0.5)
+    assert out.header.frame_id == "map" and out.header.stamp.sec == 5 and len(out.objects) == 1
+    t = out.objects[0]
+    assert t.object_id == 1 and t.classification == DetectedObject.CLASS_CAR and t.confirmed
+    assert (t.pose.pose.position.x, t.pose.pose.position.y) == (3.0, 4.0)
+    assert t.pose.covariance[0] > 0.0 and t.velocity.covariance[0] > 0.0
+    assert t.source_mask == 1 << DetectedObject.SOURCE_LIDAR
+    mk = markers_msg(out)
+    assert mk.markers[0].action == mk.markers[0].DELETEALL and len(mk.markers) == 3
+    assert len(tracks_to_msg(MultiObjectTracker().tracks(), Time(), 0.5).objects) == 0
