@@ -16,7 +16,7 @@ Splits: the district's road lanelets are split by id (every 5th lanelet -> held-
 held-out scans are taken at places the training scans never are; each split has its own seed.
 
     .venv/bin/python tools/lidar_dataset.py [--train 400] [--val 100] [--out build/datasets/lidar]
-    .venv/bin/python tools/lidar_dataset.py --export-test tests/data/perception/lidar --count 8
+    .venv/bin/python tools/lidar_dataset.py --export-test tests/data/perception/lidar --count 14
 
 Output (``--out``): ``<split>.npz`` with ``features`` (M, P, F) float32 (the classifier input of
 ``LidarPipeline.features``), ``labels`` (M,) int64 index into ``CLASSES`` (-1 = mixed cluster),
@@ -182,6 +182,7 @@ def default_pipeline():
 
 def generate(out: Path, n_train: int, n_val: int, scene: Scene | None = None) -> None:
     """Write ``train.npz``, ``val.npz`` and ``meta.json`` under ``out``."""
+    t_start = time.monotonic()
     scene = scene or make_scene()
     pipeline = default_pipeline()
     out.mkdir(parents=True, exist_ok=True)
@@ -206,6 +207,7 @@ def generate(out: Path, n_train: int, n_val: int, scene: Scene | None = None) ->
                             range_m=np.concatenate(rng_m).astype(np.float32), scan=np.concatenate(scan_ids))
         meta["splits"][split] = {"scans": n, "clusters": len(lab), "mixed": int(np.sum(lab < 0)),
                                  "per_class": {c: int(np.sum(lab == k)) for k, c in enumerate(CLASSES)}}
+    meta["generation_s"] = round(time.monotonic() - t_start, 1)
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
@@ -220,7 +222,8 @@ def export_test(out: Path, count: int, scene: Scene | None = None) -> None:
     for i in range(count):
         scan = sample_scan(scene, "test", rng)
         pts = scan.points
-        near = (np.abs(pts[:, 0]) < 300.0) & (np.abs(pts[:, 1]) < 300.0) & (np.abs(pts[:, 2]) < 300.0)
+        # only what the default crop box keeps (x -40..60 m, y +-40 m): the rest is never used
+        near = (pts[:, 0] >= -40.0) & (pts[:, 0] < 60.0) & (np.abs(pts[:, 1]) < 40.0) & (np.abs(pts[:, 2]) < 300.0)
         name = f"scan_{i:02d}.npz"
         np.savez_compressed(out / name, xyz_cm=np.round(pts[near, :3] * 100.0).astype(np.int16),
                             intensity=np.clip(np.round(pts[near, 3]), 0, 255).astype(np.uint8))
@@ -244,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val", type=int, default=100, help="held-out scans (default 100)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     ap.add_argument("--export-test", type=Path, metavar="DIR", help="write held-out test scans to DIR instead")
-    ap.add_argument("--count", type=int, default=8, help="scans for --export-test (default 8)")
+    ap.add_argument("--count", type=int, default=14, help="scans for --export-test (default 14)")
     args = ap.parse_args(argv)
     if args.export_test:
         export_test(args.export_test, args.count)

@@ -57,15 +57,19 @@ def voxel_downsample(xyz: np.ndarray, voxel_m: float, origin: tuple[float, float
     n = xyz.shape[0]
     if voxel_m <= 0.0 or n == 0:
         return np.arange(n)
-    q = ((xyz - np.asarray(origin, dtype=np.float32)) * np.float32(1.0 / voxel_m)).astype(np.int32)
-    key = (q[:, 0].astype(np.int64) << 42) | (q[:, 1].astype(np.int64) << 21) | q[:, 2]  # 21 bits an axis
-    bits = max(10, int(np.ceil(np.log2(4 * n))))
-    table = np.empty(1 << bits, dtype=np.int64)
+    inv = np.float32(1.0 / voxel_m)
+    # one column at a time: whole-array arithmetic on an (N, 3) view of (N, 4) points is 5x slower
+    key = ((xyz[:, 0] - np.float32(origin[0])) * inv).astype(np.int64) << 42  # 21 bits an axis: 2 M voxels
+    key |= ((xyz[:, 1] - np.float32(origin[1])) * inv).astype(np.int64) << 21
+    key |= ((xyz[:, 2] - np.float32(origin[2])) * inv).astype(np.int64)
+    bits = max(10, int(np.ceil(np.log2(2 * n))))  # load factor <= 1/2 before downsampling, far less after
+    table = np.empty(1 << bits, dtype=np.int32)
     keep = np.zeros(n, dtype=bool)
-    rest, rest_key = np.arange(n, dtype=np.int64), key
+    rest, rest_key = np.arange(n, dtype=np.int32), key
     mult = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+    shift = np.uint64(64 - bits)
     while rest.size:
-        slot = ((rest_key.view(np.uint64) * mult) >> np.uint64(64 - bits)).astype(np.int64)
+        slot = (rest_key.view(np.uint64) * mult) >> shift
         table[slot] = rest
         winner = table[slot]
         same = key[winner] == rest_key
