@@ -18,6 +18,12 @@ os.environ.update(private_ros_env())
 import pytest
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-refs", action="store_true", default=False,
+                     help="tests/test_replay.py: rewrite the reference outputs next to the bags in tests/data/ "
+                          "instead of comparing with them (after a deliberate behaviour change or re-recording)")
+
+
 @pytest.fixture
 def ros_node():
     """An rclpy node in this test process, on the run's private domain."""

@@ -54,7 +54,22 @@ KEEP_TOPICS = (
     "/sim/ground_truth/odometry", "/sim/ground_truth/objects", "/sim/ground_truth/traffic_signals",
 )
 LATCHED = ("/planning/mission_goal",)
+# Topics thinned to one message per period of simulated time: in sync mode the bridge publishes
+# at 50 Hz of *wall* time while the simulated time stands still, so the raw bag holds bursts of
+# identical-stamp messages (450/s of simulated time instead of 50). The first of each period is kept.
+THIN_NS = {"/vehicle/status": 20_000_000, "/vehicle/command": 20_000_000}
 MAP_STOP_LINES = (10059, 10053, 10056, 10062, 10096)
+
+# Wall-clock timeouts widened for the recording (--relaxed): synchronous mode holds the simulated
+# time for the stack, but the bridge's timeouts run on the wall clock and the controller's on a
+# clock fed by processes that a loaded 2-core machine starves for hundreds of ms; with the
+# vehicle's values the stack stops (correctly) for stale inputs that only the machine's load made
+# stale, and the bag shows no driving. The values are what tests/test_replay.py gives the nodes too.
+RELAXED_PARAMS = {
+    "can_bridge": {"command_timeout_ms": 1000.0, "stale_periods": 100},
+    "controller": {"timeouts.odometry_s": 0.5, "timeouts.vehicle_status_s": 0.5, "timeouts.trajectory_s": 1.0,
+                   "timeouts.objects_s": 1.0, "timeouts.diagnostics_s": 10.0, "realtime_priority": 0},
+}
 
 
 def checkout_env(workspace: Path) -> dict[str, str]:
@@ -67,8 +82,30 @@ def checkout_env(workspace: Path) -> dict[str, str]:
     return env
 
 
+def relaxed_workspace(workspace: Path, into: Path) -> Path:
+    """A workspace whose launch/ is ``workspace``'s with ``RELAXED_PARAMS`` added to those nodes and
+    whose src/ is ``workspace``'s (a link): ``lsv sim`` with LSV_WORKSPACE pointing at it."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    (into / "launch").mkdir(parents=True, exist_ok=True)
+    for f in (workspace / "launch").glob("*.yaml"):
+        doc = yaml.load(f.read_text())
+        for entry in doc.get("launch", []) if isinstance(doc, dict) else []:
+            node = entry.get("node") if isinstance(entry, dict) else None
+            if node is not None and node.get("name") in RELAXED_PARAMS:
+                node.setdefault("param", []).extend(
+                    {"name": k, "value": str(v)} for k, v in RELAXED_PARAMS[node["name"]].items())
+        with (into / "launch" / f.name).open("w") as out:
+            yaml.dump(doc, out)
+    link = into / "src"
+    if not link.exists():
+        link.symlink_to(workspace / "src")
+    return into
+
+
 def record(name: str, scenario: str, duration_s: float, raw_dir: Path,
-           workspace: Path | None = None) -> tuple[Path, Path]:
+           workspace: Path | None = None, relaxed: bool = True) -> tuple[Path, Path]:
     """Run the scenario with the whole stack in sync mode; returns (raw bag, report dir)."""
     bag, report = raw_dir / f"{name}_raw", raw_dir / f"{name}_report"
     for p in (bag, report):
@@ -82,7 +119,9 @@ def record(name: str, scenario: str, duration_s: float, raw_dir: Path,
 
     # a domain of its own: Fast DDS' shared-memory transport (/dev/shm) is not fenced by the network
     # namespace, so another graph on domain 0 of this computer would otherwise mix with this one
-    env = private_ros_env(base=checkout_env(workspace) if workspace else None)
+    env = private_ros_env(base=checkout_env(workspace or ROOT))
+    if relaxed:
+        env["LSV_WORKSPACE"] = str(relaxed_workspace(workspace or ROOT, raw_dir / "relaxed_workspace"))
     subprocess.run(cmd, cwd=workspace or ROOT, check=False, env=env)
     if not (bag / "metadata.yaml").is_file() or not (report / "summary.json").is_file():
         raise SystemExit(f"record_ci_bags: {name}: the run left no bag or no summary.json (see {raw_dir})")
@@ -115,6 +154,17 @@ def postprocess(raw: Path, out: Path, topics: tuple[str, ...] = KEEP_TOPICS) -> 
             else:
                 rows.append((clock_ns, i, topic, data))
         rows.sort(key=lambda r: (r[0], r[1]))
+        slot: dict[str, int] = {}
+        thinned = []
+        for row in rows:
+            period = THIN_NS.get(row[2])
+            if period is not None:
+                k = row[0] // period
+                if slot.get(row[2]) == k:
+                    continue
+                slot[row[2]] = k
+            thinned.append(row)
+        rows = thinned
         if out.exists():
             shutil.rmtree(out)
         writer = Writer(out, version=9, storage_plugin=StoragePlugin.MCAP)
@@ -132,10 +182,14 @@ def postprocess(raw: Path, out: Path, topics: tuple[str, ...] = KEEP_TOPICS) -> 
 
 def scenario_facts(scenario: str, report: Path) -> dict:
     """summary.json of the run plus the map's stop lines and crosswalks (ground truth for the tests)."""
+    from ruamel.yaml import YAML
+
     from lsv_sim.world import load_world
 
     world = load_world()
-    facts = {"scenario": scenario if not Path(scenario).is_file() else str(Path(scenario).relative_to(ROOT)),
+    path = Path(scenario) if Path(scenario).is_file() else ROOT / "src" / "sim" / "scenarios" / f"{scenario}.yaml"
+    doc = YAML(typ="safe").load(path.read_text())
+    facts = {"scenario": str(path.relative_to(ROOT)), "faults": doc.get("faults", []),
              "summary": json.loads((report / "summary.json").read_text()),
              "stop_lines": {str(sl.id): {"points": sl.points.round(3).tolist(), "intersection_id": sl.intersection_id,
                                          "phase_id": sl.phase_id}
@@ -151,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", type=Path,
                         help="run the stack from this checkout (e.g. `git worktree add --detach DIR HEAD`), "
                              "not from this tree")
+    parser.add_argument("--vehicle-timeouts", action="store_true",
+                        help="record with the vehicle's own timeouts (default: RELAXED_PARAMS, see the source)")
     parser.add_argument("--postprocess", nargs=2, metavar=("RAW_DIR", "NAME"),
                         help="only post-process RAW_DIR/NAME_raw and RAW_DIR/NAME_report of an earlier run")
     ns = parser.parse_args(argv)
@@ -166,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs = []
         for name in ns.names or list(CI_BAGS):
             scenario, duration = CI_BAGS[name]
-            jobs.append((name, *record(name, scenario, duration, raw_dir, ns.workspace)))
+            jobs.append((name, *record(name, scenario, duration, raw_dir, ns.workspace, not ns.vehicle_timeouts)))
     for name, raw, report in jobs:
         counts = postprocess(raw, DATA / name)
         facts = scenario_facts(CI_BAGS[name][0], report)

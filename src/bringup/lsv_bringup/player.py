@@ -251,13 +251,16 @@ class BagPlayer:
     ``topics``: the topics to play (None: all). ``rate``: playback speed (2.0 = twice as fast).
     ``clock_hz``: publish /clock at this rate (per wall second) from the bag's time; None: no
     /clock (a recorded /clock topic then plays like any other; with ``clock_hz`` it is skipped).
-    ``start_offset_s``: start this far into the bag. ``loop``: start again at the end until
-    ``stop()``. ``remaps``: {recorded topic: published topic}.
+    ``start_offset_s``: start this far into the bag; the last message before that point of every
+    transient-local (latched) topic is published first, as its publisher would have re-offered it.
+    ``duration_s``: play only this much of the bag (None: to its end). ``loop``: start again at
+    the end until ``stop()``. ``remaps``: {recorded topic: published topic}.
     """
 
     def __init__(self, path: str | Path, topics: Iterable[str] | None = None, rate: float = 1.0,
                  clock_hz: float | None = None, start_offset_s: float = 0.0, loop: bool = False,
-                 remaps: dict[str, str] | None = None, node_name: str = "_lsv_player"):
+                 remaps: dict[str, str] | None = None, node_name: str = "_lsv_player",
+                 duration_s: float | None = None):
         if not rate > 0.0:
             raise PlayerError(f"rate must be positive, got {rate}")
         if clock_hz is not None and not clock_hz > 0.0:
@@ -267,6 +270,9 @@ class BagPlayer:
         self.source = BagSource(path)
         self.rate, self.clock_hz, self.loop = rate, clock_hz, loop
         self.start_offset_s = start_offset_s
+        if duration_s is not None and not duration_s > 0.0:
+            raise PlayerError(f"duration must be positive, got {duration_s} s")
+        self.duration_s = duration_s
         self.remaps = dict(remaps or {})
         self.skipped: dict[str, str] = {}  # topic -> why it is not played
         wanted = set(self.source.topics) if topics is None else {t if t.startswith("/") else f"/{t}" for t in topics}
@@ -374,7 +380,9 @@ class BagPlayer:
         """
         stats = PlayStats(published={t: 0 for t in self.topics})
         begin = self.source.start_ns + round(self.start_offset_s * NS)
-        total_s = max(0.0, (self.source.end_ns - begin) / NS)
+        end = self.source.end_ns if self.duration_s is None else min(self.source.end_ns,
+                                                                      begin + round(self.duration_s * NS))
+        total_s = max(0.0, (end - begin) / NS)
         clock_step = None if self.clock_hz is None else max(1, round(self.rate * NS / self.clock_hz))
         while not self._stop.is_set():
             t0 = time.monotonic_ns()
@@ -391,7 +399,9 @@ class BagPlayer:
                     if self._stop.wait(min(delay, 0.1)):
                         return False
 
-            for topic, ts, raw in self.source.messages(self.topics, start_ns=begin):
+            if begin > self.source.start_ns:
+                self._publish_latched_before(begin, stats)
+            for topic, ts, raw in self.source.messages(self.topics, start_ns=begin, stop_ns=end + 1):
                 while clock_step is not None and next_clock <= ts:
                     if not wait_until(next_clock):
                         break
@@ -406,7 +416,6 @@ class BagPlayer:
                     next_progress = time.monotonic() + progress_period_s
                     progress((ts - begin) / NS, total_s)
             if clock_step is not None and not self._stop.is_set():
-                end = self.source.end_ns
                 while next_clock <= end and wait_until(next_clock):  # /clock up to the bag's last stamp
                     self._publish_clock(next_clock)
                     stats.clock_ticks += 1
@@ -420,6 +429,15 @@ class BagPlayer:
             if not self.loop:
                 break
         return stats
+
+    def _publish_latched_before(self, begin: int, stats: PlayStats) -> None:
+        latched = [t for t in self.topics if self.source.topics[t].transient_local]
+        last: dict[str, bytes] = {}
+        for topic, _, raw in self.source.messages(latched, stop_ns=begin):
+            last[topic] = raw
+        for topic, raw in last.items():
+            self.publishers[topic].publish(raw)
+            stats.published[topic] += 1
 
     def close(self) -> None:
         import rclpy
@@ -449,6 +467,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topics", nargs="+", metavar="TOPIC", help="play only these topics (default: all)")
     parser.add_argument("--start-offset", type=float, default=0.0, metavar="S",
                         help="start this many seconds into the bag (default 0)")
+    parser.add_argument("--duration", type=float, metavar="S", help="play only S seconds of the bag")
     parser.add_argument("--clock", nargs="?", type=float, const=DEFAULT_CLOCK_HZ, default=None, metavar="HZ",
                         help="publish /clock from the bag's time at HZ per wall second (default "
                              f"{DEFAULT_CLOCK_HZ:g}) for nodes with use_sim_time; a recorded /clock is then not played")
@@ -480,7 +499,7 @@ def run(ns: argparse.Namespace) -> int:
     try:
         remaps = parse_remaps(ns.remap)
         player = BagPlayer(ns.bag, topics=ns.topics, rate=ns.rate, clock_hz=ns.clock,
-                           start_offset_s=ns.start_offset, loop=ns.loop, remaps=remaps)
+                           start_offset_s=ns.start_offset, loop=ns.loop, remaps=remaps, duration_s=ns.duration)
     except PlayerError as err:
         print(f"lsv play: error: {err}", file=sys.stderr)
         return EXIT_USAGE if "not found" in str(err) or "must" in str(err) or "remap" in str(err) else EXIT_FAILED
@@ -513,6 +532,8 @@ def _play_with_progress(player: BagPlayer) -> PlayStats:
     columns = (TextColumn("[bold]playing[/] x{task.fields[rate]:g}"), BarColumn(),
                TextColumn("{task.completed:6.1f} / {task.total:.1f} s"), TimeRemainingColumn())
     total = max(player.source.duration_s - player.start_offset_s, 0.0)
+    if player.duration_s is not None:
+        total = min(total, player.duration_s)
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task("play", total=total or 1.0, rate=player.rate)
 

@@ -285,3 +285,29 @@ def test_lsv_play_command_plays_and_reports(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "lsv_bringup.cli", "play", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "lsv play: error: bag not found" in missing.stderr
+
+
+def test_offset_republishes_latched_topics_and_duration_ends_early(tmp_path):
+    with BagPlayer(humble_sqlite3(tmp_path / "humble"), start_offset_s=0.1, duration_s=0.06) as player:
+        import rclpy
+        from rclpy.qos import DurabilityPolicy, QoSProfile
+
+        from lsv_common.testing import spin_until
+
+        rclpy.init()
+        node = rclpy.create_node("offset_test")
+        goal, chatter = [], []
+        node.create_subscription(String, "/goal", goal.append,
+                                 QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        node.create_subscription(String, "/chatter", chatter.append, 10)
+        try:
+            assert player.wait_for_subscribers(10.0) == []
+            stats = player.play()
+            assert spin_until(node, lambda: goal and len(chatter) >= 2, 10.0)
+            spin_until(node, lambda: False, 0.2)
+        finally:
+            node.destroy_node()
+            rclpy.shutdown()
+    assert [m.data for m in goal] == ["goal"]  # recorded at 0 s, before the offset: re-offered
+    assert [m.data for m in chatter] == ["h2", "h3"]  # 0.10 and 0.15 s; 0.20 s is past the duration
+    assert stats.published == {"/chatter": 2, "/goal": 1}

@@ -1,0 +1,190 @@
+"""Summaries of replayed outputs that are robust to scheduling jitter, and their comparison with
+the reference stored next to the bag (``tests/data/<bag>.ref.json``).
+
+What is compared is a node's *decisions*, not its raw message stream: the planner's sequence of
+(state, reason) events with their simulated times and where it puts its stops; the localizer's
+position error against ground truth; the controller's state sequence and command statistics.
+A real behaviour change (a stop no longer made, made elsewhere, a state sequence that differs)
+fails with a readable diff; a message that came 30 ms later does not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NS = 1_000_000_000
+MIN_EVENT_S = 0.35  # s, a (state, reason) that lasts less than this is jitter, not a decision
+EVENT_TIME_TOL_S = 1.5  # s, an event may come this much earlier or later than in the reference
+STOP_POS_TOL_M = 0.75  # m, a stop point may move this much
+
+
+# -- planner ----------------------------------------------------------------------------------------
+
+
+def decisions(msgs: list[tuple[int, Any]], t0_ns: int) -> list[dict]:
+    """[(sim ns, std_msgs/String)] -> decision dicts with 't' (s since the bag start) added."""
+    out = []
+    for ts, m in msgs:
+        d = json.loads(m.data)
+        d["t"] = (int(d.get("stamp_ns", ts)) - t0_ns) / NS
+        out.append(d)
+    return sorted(out, key=lambda d: d["t"])
+
+
+def planner_events(decs: list[dict]) -> list[dict]:
+    """Collapsed (state, reason) runs lasting at least MIN_EVENT_S: [{'t', 'state', 'reason'}]."""
+    runs: list[dict] = []
+    for d in decs:
+        key = (d.get("state"), d.get("reason"))
+        if runs and (runs[-1]["state"], runs[-1]["reason"]) == key:
+            runs[-1]["end"] = d["t"]
+        else:
+            runs.append({"t": d["t"], "end": d["t"], "state": key[0], "reason": key[1]})
+    for i, r in enumerate(runs):
+        r["dur"] = (runs[i + 1]["t"] if i + 1 < len(runs) else r["end"]) - r["t"]
+    kept: list[dict] = []
+    for r in runs:
+        if r["dur"] < MIN_EVENT_S and r is not runs[-1]:
+            continue
+        if kept and (kept[-1]["state"], kept[-1]["reason"]) == (r["state"], r["reason"]):
+            continue  # the same decision again after a short flicker
+        kept.append({"t": round(r["t"], 2), "state": r["state"], "reason": r["reason"]})
+    return kept
+
+
+def stop_points(decs: list[dict], reason: str) -> list[float]:
+    """Route positions (m along the route) of the stops with ``reason`` the planner planned."""
+    pts = []
+    for d in decs:
+        stop, route = d.get("stop") or {}, d.get("route") or {}
+        if stop.get("reason") == reason and "distance_m" in stop and "s_m" in route:
+            pts.append(float(route["s_m"]) + float(stop["distance_m"]))
+    return pts
+
+
+def planner_summary(decs: list[dict]) -> dict:
+    reasons = sorted({(d.get("stop") or {}).get("reason") for d in decs} - {None})
+    stops = {r: round(float(np.median(stop_points(decs, r))), 2) for r in reasons if stop_points(decs, r)}
+    return {"events": planner_events(decs), "stop_s_m": stops}
+
+
+def event_line(e: dict) -> str:
+    return f"{e['state']:<16} {e['reason']}"
+
+
+def compare_events(got: list[dict], ref: list[dict], tol_s: float = EVENT_TIME_TOL_S) -> list[str]:
+    """Differences between two event sequences (empty when they match): a diff of the (state,
+    reason) sequence, or the events whose times moved by more than ``tol_s``."""
+    a, b = [event_line(e) for e in ref], [event_line(e) for e in got]
+    if a != b:
+        diff = difflib.unified_diff([f"{line}" for line in a], [f"{line}" for line in b], "reference", "replay",
+                                    lineterm="", n=2)
+        times = ["reference: " + ", ".join(f"{e['t']:.1f} s {event_line(e).split()[0]}" for e in ref),
+                 "replay:    " + ", ".join(f"{e['t']:.1f} s {event_line(e).split()[0]}" for e in got)]
+        return ["decision sequence changed:", *diff, *times]
+    return [f"'{event_line(r)}' at {g['t']:.2f} s, reference {r['t']:.2f} s (tolerance {tol_s} s)"
+            for g, r in zip(got, ref, strict=True) if abs(g["t"] - r["t"]) > tol_s]
+
+
+def compare_stops(got: dict[str, float], ref: dict[str, float], tol_m: float = STOP_POS_TOL_M) -> list[str]:
+    out = []
+    for reason in sorted(set(got) | set(ref)):
+        if reason not in got or reason not in ref:
+            out.append(f"stop for {reason}: " + ("no longer planned" if reason in ref else "new") +
+                       f" (reference {ref.get(reason)}, replay {got.get(reason)} m along the route)")
+        elif abs(got[reason] - ref[reason]) > tol_m:
+            out.append(f"stop for {reason} at {got[reason]:.2f} m along the route, reference {ref[reason]:.2f} m "
+                       f"(moved {got[reason] - ref[reason]:+.2f} m, tolerance {tol_m} m)")
+    return out
+
+
+# -- localizer --------------------------------------------------------------------------------------
+
+
+def odometry_xy(msgs: list[tuple[int, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(header stamps ns (N,), positions (N, 2)) of Odometry messages, by stamp."""
+    t = np.array([m.header.stamp.sec * NS + m.header.stamp.nanosec for _, m in msgs], np.int64)
+    xy = np.array([[m.pose.pose.position.x, m.pose.pose.position.y] for _, m in msgs], np.float64).reshape(-1, 2)
+    order = np.argsort(t, kind="stable")
+    return t[order], xy[order]
+
+
+def position_errors(est: tuple[np.ndarray, np.ndarray], truth: tuple[np.ndarray, np.ndarray],
+                    max_gap_ns: int = 50_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """(stamps, |est - truth| in m) at the estimate's stamps, truth interpolated; estimates farther
+    than ``max_gap_ns`` from a truth sample are left out."""
+    te, xe = est
+    tt, xt = truth
+    i = np.clip(np.searchsorted(tt, te), 1, len(tt) - 1)
+    near = np.minimum(np.abs(tt[i] - te), np.abs(tt[i - 1] - te)) <= max_gap_ns
+    f = np.clip((te - tt[i - 1]) / np.maximum(tt[i] - tt[i - 1], 1), 0.0, 1.0)[:, None]
+    xi = xt[i - 1] + f * (xt[i] - xt[i - 1])
+    return te[near], np.hypot(*(xe[near] - xi[near]).T)
+
+
+def localizer_summary(t: np.ndarray, err: np.ndarray, t0_ns: int, dropout: tuple[float, float] | None) -> dict:
+    rel = (t - t0_ns) / NS
+    out = {"n": len(err), "median_m": round(float(np.median(err)), 3), "p95_m": round(float(np.percentile(err, 95)), 3),
+           "max_m": round(float(err.max()), 3)}
+    if dropout is not None:
+        inside = (rel >= dropout[0]) & (rel <= dropout[1])
+        out["dropout_max_m"] = round(float(err[inside].max()), 3) if inside.any() else math.nan
+        out["outside_p95_m"] = round(float(np.percentile(err[~inside], 95)), 3)
+    return out
+
+
+def compare_errors(got: dict, ref: dict, rel: float = 0.5, abs_m: float = 0.3) -> list[str]:
+    """Error figures that grew more than ``rel`` (fraction) + ``abs_m`` over the reference."""
+    return [f"localizer {k}: {got[k]:.3f} m, reference {ref[k]:.3f} m (allowed {ref[k] * (1 + rel) + abs_m:.3f} m)"
+            for k in ("median_m", "p95_m", "max_m", "dropout_max_m", "outside_p95_m")
+            if k in ref and k in got and got[k] > ref[k] * (1 + rel) + abs_m]
+
+
+# -- controller -------------------------------------------------------------------------------------
+
+
+def controller_summary(states: list[tuple[int, Any]], commands: list[tuple[int, Any]], t0_ns: int) -> dict:
+    """What the controller decided, in terms that survive scheduling jitter: whether it ever made
+    an emergency stop, the state it ended in, the share of time in NORMAL once it got there, and
+    the commanded acceleration (mean and minimum while enabled)."""
+    names = [m.data.split(":")[0].split()[0] for _, m in states]
+    first_normal = names.index("NORMAL") if "NORMAL" in names else len(names)
+    after = names[first_normal:]
+    acc = np.array([c.acceleration_mps2 for _, c in commands if c.enable])
+    return {"emergency_stop": "EMERGENCY_STOP" in names, "reached_normal": bool(after),
+            "final_state": names[-1] if names else None,
+            "normal_fraction": round(after.count("NORMAL") / len(after), 3) if after else 0.0,
+            "accel_mean": round(float(acc.mean()), 3) if len(acc) else 0.0,
+            "accel_min": round(float(acc.min()), 3) if len(acc) else 0.0}
+
+
+def compare_controller(got: dict, ref: dict) -> list[str]:
+    out = [f"controller {k}: {got[k]}, reference {ref[k]}" for k in ("emergency_stop", "reached_normal", "final_state")
+           if got[k] != ref[k]]
+    for k, tol in (("normal_fraction", 0.25), ("accel_mean", 0.3), ("accel_min", 0.75)):
+        if abs(got[k] - ref[k]) > tol:
+            out.append(f"controller {k}: {got[k]}, reference {ref[k]} (tolerance {tol})")
+    return out
+
+
+# -- references -------------------------------------------------------------------------------------
+
+
+def load_ref(path: Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"no reference {path}: run pytest tests/test_replay.py --update-refs once "
+                                "(and commit it) after recording the bags")
+    return json.loads(path.read_text())
+
+
+def save_ref(path: Path, section: str, value: dict) -> None:
+    """Write ``section`` of the reference file (the other sections stay as they are)."""
+    ref = json.loads(path.read_text()) if path.is_file() else {}
+    ref[section] = value
+    path.write_text(json.dumps(ref, indent=1, sort_keys=True) + "\n")

@@ -1,0 +1,213 @@
+"""Replay tests: the CI bags of tests/data/ (recorded from the simulator in synchronous mode by
+tools/record_ci_bags.py) played through the planner, controller and localizer with
+``use_sim_time``; outputs checked against the ground truth in the bag (stated bounds) and against
+the reference stored next to the bag (regression, like openpilot's process replay: a changed
+decision fails and the diff is printed). ``pytest tests/test_replay.py --update-refs`` rewrites
+the references on purpose (after a deliberate behaviour change or a re-recording).
+
+Multi-process: run inside scripts/netns_sandbox.sh (make test does).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/replay/: pytest runs with --import-mode=importlib
+from replay import compare
+from replay.harness import CONTROLLER, LOCALIZER, PLANNER, replay, replayed
+
+DATA = Path(__file__).resolve().parent / "data"
+NS = 1_000_000_000
+RATE = 1.0  # playback speed (simulated s per wall s): the nodes' timers must keep up on a loaded 2-core machine
+# the part of each bag replayed (start s, duration s): what the checks need, to keep make test short
+WINDOWS = {"red_light_crosswalk": (12.0, 23.0),  # approach to the red light .. driving on after the crosswalk
+           "emergency_vehicle": (0.0, 27.0),  # the whole overtaking, from the first V2X message
+           "gnss_dropout": (10.0, 28.0)}  # GNSS, 20 s without (15-35 s), GNSS back
+BAGS = ("red_light_crosswalk", "emergency_vehicle", "gnss_dropout")
+MAX_DATA_MB = 30.0
+
+# ground-truth bounds (stated in tests/data/README.md)
+RED_LIGHT_STOP_BEFORE_LINE_M = (0.0, 6.0)  # planned stop (vehicle reference point) this far before the line
+LOCALIZER_P95_M = 1.0  # m, position error p95 over the whole bag
+LOCALIZER_OUTSIDE_DROPOUT_P95_M = 0.6  # m, with GNSS
+LOCALIZER_DROPOUT_MAX_M = 3.0  # m, 20 s without GNSS (odometry + IMU only)
+CMD_LIMITS = {"accel": (-3.5, 2.0), "steer": 0.55, "steer_rate": 0.8, "speed": 4.17}  # controller's command gate
+
+
+@pytest.fixture
+def update_refs(request) -> bool:
+    return bool(request.config.getoption("--update-refs", default=False))
+
+
+def facts(name: str) -> dict:
+    return json.loads((DATA / f"{name}.scenario.json").read_text())
+
+
+def read_bag(name: str, topics: list[str]) -> tuple[int, dict[str, list]]:
+    from lsv_bringup.player import BagSource
+
+    with BagSource(DATA / name) as src:
+        return src.start_ns, src.read_all(topics)
+
+
+def check(section: str, name: str, got: dict, update: bool, comparer) -> None:
+    """Compare ``got`` with the reference section, or write it with --update-refs."""
+    path = DATA / f"{name}.ref.json"
+    if update:
+        compare.save_ref(path, section, got)
+        return
+    ref = compare.load_ref(path)
+    assert section in ref, f"{path} has no '{section}' section: run with --update-refs"
+    problems = comparer(got, ref[section])
+    assert not problems, f"{name}: {section} differs from the reference {path.name}:\n" + "\n".join(problems)
+
+
+# -- the data itself: any rosbag2 reader opens it ------------------------------------------------
+
+
+def test_ci_bags_are_small_and_readable_by_rosbags_alone():
+    """Read every bag with rosbags only (no lsv code), by type name from the embedded definitions."""
+    from rosbags.rosbag2 import Reader
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    ours = [p for name in BAGS for p in (*(DATA / name).iterdir(), *DATA.glob(f"{name}.*.json"))]
+    total = sum(p.stat().st_size for p in ours)
+    assert total / 1e6 <= MAX_DATA_MB, f"the replay bags hold {total / 1e6:.1f} MB, more than {MAX_DATA_MB} MB"
+    for name in BAGS:
+        store = get_typestore(Stores.EMPTY)
+        seen: dict[str, int] = {}
+        with Reader(DATA / name) as reader:
+            for conn in reader.connections:
+                assert conn.msgdef.data, f"{name}: no definition embedded for {conn.msgtype}"
+                store.register(get_types_from_msg(conn.msgdef.data, conn.msgtype))
+            for conn, _, raw in reader.messages():
+                if conn.topic not in seen:
+                    store.deserialize_cdr(raw, conn.msgtype)
+                seen[conn.topic] = seen.get(conn.topic, 0) + 1
+        for gt in ("/sim/ground_truth/odometry", "/sim/ground_truth/objects", "/sim/ground_truth/traffic_signals",
+                   "/clock", "/planning/mission_goal"):
+            assert seen.get(gt), f"{name}: no {gt}"
+        assert facts(name)["summary"]["completed"], f"{name}: the recorded scenario did not run to its end"
+
+
+# -- planner ----------------------------------------------------------------------------------
+
+
+def _gt_x(odom: list, t_ns: np.ndarray) -> np.ndarray:
+    t = np.array([m.header.stamp.sec * NS + m.header.stamp.nanosec for _, m in odom])
+    return np.interp(t_ns, t, [m.pose.pose.position.x for _, m in odom])
+
+
+def _light_red(signals: list, intersection: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sim ns, is red) of one signal group from the ground-truth TrafficSignalArray topic."""
+    t, red = [], []
+    for ts, arr in signals:
+        for s in arr.signals:
+            if s.intersection_id == intersection and s.phase_id == phase:
+                t.append(ts)
+                red.append(s.state == 3)  # STATE_RED
+    return np.array(t), np.array(red)
+
+
+@pytest.mark.slow
+def test_red_light_and_crosswalk_planner_and_controller(tmp_path, update_refs):
+    name = "red_light_crosswalk"
+    result = replay(DATA / name, [PLANNER, CONTROLLER], RATE, tmp_path, *WINDOWS[name])
+    t0, bag = read_bag(name, ["/sim/ground_truth/odometry", "/sim/ground_truth/traffic_signals", "/vehicle/command"])
+    decs = compare.decisions(result.outputs[replayed("/planning/decision")], t0)
+    assert len(decs) > 10, "the planner published (almost) no decision:\n" + result.logs["planner"][-3000:]
+
+    # ground truth: the planner stops for the red light at the stop line, and only while it is red
+    line = facts(name)["stop_lines"]["10059"]
+    line_x = float(np.mean([p[0] for p in line["points"]]))
+    t_sig, red = _light_red(bag["/sim/ground_truth/traffic_signals"], line["intersection_id"], line["phase_id"])
+    green_ns = int(t_sig[np.argmax(~red)]) if (~red).any() else None
+    assert green_ns is not None and red[0], "the bag does not start on red and turn green"
+    t_dec = np.array([t0 + round(d["t"] * NS) for d in decs])
+    x_ego = _gt_x(bag["/sim/ground_truth/odometry"], t_dec)
+    # decisions with a route (odometry and mission known: the node's first ones after start have neither)
+    routed = [(d, t, x) for d, t, x in zip(decs, t_dec, x_ego, strict=True) if d.get("route")]
+    red_stops = [(x + d["stop"]["distance_m"]) for d, t, x in routed
+                 if t < green_ns and line_x - 40 < x < line_x and (d.get("stop") or {}).get("reason") == "red_light"]
+    approaching = sum(1 for _, t, x in routed if t < green_ns and line_x - 40 < x < line_x)
+    assert approaching and len(red_stops) >= 0.9 * approaching, \
+        f"red light ahead in {approaching} decisions, a red_light stop in only {len(red_stops)}"
+    before = line_x - np.median(red_stops)
+    lo, hi = RED_LIGHT_STOP_BEFORE_LINE_M
+    assert lo <= before <= hi, f"red-light stop planned {before:.2f} m before the stop line, expected {lo}-{hi} m"
+    after_green = [d for d, t in zip(decs, t_dec, strict=True) if t > green_ns + 2 * NS]
+    assert after_green and not any((d.get("stop") or {}).get("reason") == "red_light" for d in after_green), \
+        "the planner still stops for the light 2 s after it turned green"
+
+    # regression: the decision sequence and where the stops are
+    summary = compare.planner_summary(decs)
+    check("planner", name, summary, update_refs,
+          lambda g, r: compare.compare_events(g["events"], r["events"]) + compare.compare_stops(g["stop_s_m"],
+                                                                                                  r["stop_s_m"]))
+
+    # controller: every command inside the command gate's limits, and the same state sequence
+    cmds = result.outputs[replayed("/vehicle/command")]
+    assert len(cmds) > 100, "the controller published (almost) no command:\n" + result.logs["controller"][-3000:]
+    acc = np.array([c.acceleration_mps2 for _, c in cmds])
+    assert CMD_LIMITS["accel"][0] - 1e-3 <= acc.min() and acc.max() <= CMD_LIMITS["accel"][1] + 1e-3
+    assert max(abs(c.steering_angle_rad) for _, c in cmds) <= CMD_LIMITS["steer"] + 1e-3
+    assert max(abs(c.steering_rate_rps) for _, c in cmds) <= CMD_LIMITS["steer_rate"] + 1e-3
+    assert max(c.speed_limit_mps for _, c in cmds) <= CMD_LIMITS["speed"] + 1e-3
+    ctl = compare.controller_summary(result.outputs[replayed("/control/mrm_state")], cmds, t0)
+    check("controller", name, ctl, update_refs, compare.compare_controller)
+
+
+@pytest.mark.slow
+def test_emergency_vehicle_planner(tmp_path, update_refs):
+    name = "emergency_vehicle"
+    result = replay(DATA / name, [PLANNER], RATE, tmp_path, *WINDOWS[name])
+    t0, bag = read_bag(name, ["/sim/ground_truth/objects", "/sim/ground_truth/odometry"])
+    decs = compare.decisions(result.outputs[replayed("/planning/decision")], t0)
+    assert len(decs) > 10, "the planner published (almost) no decision:\n" + result.logs["planner"][-3000:]
+    # ground truth: the emergency vehicle is in the bag, and the planner reacts to it while it is
+    # ground truth: when the emergency vehicle passes the ego, the planner has it yielding
+    t_pass = None
+    odom = bag["/sim/ground_truth/odometry"]
+    for ts, arr in bag["/sim/ground_truth/objects"]:
+        amb = [o.pose.pose.position.x for o in arr.objects if o.classification == 8]
+        if amb and amb[0] > _gt_x(odom, np.array([ts]))[0]:
+            t_pass = (ts - t0) / NS
+            break
+    assert t_pass is not None, "the emergency vehicle never passes the ego in the ground truth"
+    at_pass = [d for d in decs if abs(d["t"] - t_pass) < 1.0]
+    assert at_pass and all(d.get("emergency") == "yielding" and d["state"] in ("stopping", "stopped")
+                           for d in at_pass), \
+        f"not yielding when the emergency vehicle passes at {t_pass:.1f} s: " + \
+        str([(d["t"], d["state"], d.get("emergency")) for d in at_pass])
+    assert decs[-1].get("emergency") == "normal", "still reacting to the emergency vehicle after it has gone"
+    summary = compare.planner_summary(decs)
+    summary["emergency_events"] = compare.planner_events(
+        [{**d, "state": d.get("emergency", "normal"), "reason": "emergency"} for d in decs])
+    check("planner", name, summary, update_refs,
+          lambda g, r: compare.compare_events(g["events"], r["events"])
+          + compare.compare_events(g["emergency_events"], r["emergency_events"])
+          + compare.compare_stops(g["stop_s_m"], r["stop_s_m"]))
+
+
+# -- localizer --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_gnss_dropout_localizer(tmp_path, update_refs):
+    name = "gnss_dropout"
+    result = replay(DATA / name, [LOCALIZER], RATE, tmp_path, *WINDOWS[name])
+    t0, bag = read_bag(name, ["/sim/ground_truth/odometry"])
+    est = result.outputs[replayed("/localization/odometry")]
+    assert len(est) > 100, "the localizer published (almost) no odometry:\n" + result.logs["localizer"][-3000:]
+    t, err = compare.position_errors(compare.odometry_xy(est), compare.odometry_xy(bag["/sim/ground_truth/odometry"]))
+    fault = next(f for f in facts(name)["faults"] if f["type"] == "gnss_dropout")
+    summary = compare.localizer_summary(t, err, t0, (fault["at_s"], fault["at_s"] + fault["duration_s"]))
+    assert summary["p95_m"] <= LOCALIZER_P95_M, summary
+    assert summary["outside_p95_m"] <= LOCALIZER_OUTSIDE_DROPOUT_P95_M, summary
+    assert summary["dropout_max_m"] <= LOCALIZER_DROPOUT_MAX_M, summary
+    check("localizer", name, summary, update_refs, compare.compare_errors)
