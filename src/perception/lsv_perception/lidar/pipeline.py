@@ -14,6 +14,8 @@ Pure core: no ROS, no clock.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +78,9 @@ class LidarConfig:
         "'onnx': the point-set model of model_path; 'geometric': box-size rules, no model (for tests and "
         "bring-up only)", choices=("onnx", "geometric"), optional=True, name="classifier.type"))
     model_path: str = field(default=DEFAULT_MODEL, metadata=spec(
-        "ONNX point classifier; a relative path is looked up from the working directory, then the "
-        "repository root", optional=True, name="classifier.model_path"))
+        "ONNX point classifier; a relative path is looked up from the working directory, then "
+        "$LSV_MODELS_DIR, the repository root and <prefix>/share/lsv_perception", optional=True,
+        name="classifier.model_path"))
     labels_path: str = field(default="", metadata=spec(
         "class names of the model outputs ('' = model_path with .labels)", optional=True,
         name="classifier.labels_path"))
@@ -93,12 +96,15 @@ class LidarConfig:
 
 
 def resolve_model_path(path: str) -> Path:
-    """A configured model path: absolute as given; relative from the working directory, else from the
-    repository root (source checkout)."""
+    """A configured model path: absolute as given; a relative one is looked up from the working
+    directory, then (by file name) in ``$LSV_MODELS_DIR``, the repository root (source checkout) and
+    ``<prefix>/share/lsv_perception/``; the first that exists (else the repository's, for the error)."""
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return p
-    return REPO_ROOT / p
+    candidates = [Path(os.environ["LSV_MODELS_DIR"]) / p.name] if os.environ.get("LSV_MODELS_DIR") else []
+    candidates += [REPO_ROOT / p, Path(sys.prefix) / "share" / "lsv_perception" / p]
+    return next((c for c in candidates if c.is_file()), REPO_ROOT / p)
 
 
 @dataclass
