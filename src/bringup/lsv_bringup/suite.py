@@ -229,6 +229,7 @@ class Runner:
         t0 = time.monotonic()
         pids: dict[str, int] = {}
         killed: dict[str, Any] = {}
+        interrupted = False
         with open(spec.folder / "output.log", "w") as out:
             proc = subprocess.Popen(self.command(spec, slot), env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -246,8 +247,9 @@ class Runner:
                     target = parse_kill(line)
                     if target is not None and target not in killed:
                         killed[target] = self._kill(target, pids, t0)
-                    if self.stopping.is_set() and proc.poll() is None:
-                        proc.send_signal(signal.SIGINT)
+                    if self.stopping.is_set() and not interrupted and proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)  # once: a second one would cut its report short
+                        interrupted = True
                 proc.wait()
             finally:
                 timer.cancel()
@@ -454,6 +456,8 @@ def run(ns: argparse.Namespace) -> int:
 
     def one(i: int) -> None:
         spec, _, changes = plan[i]
+        if runner.stopping.is_set():  # Ctrl-C: the runs not started yet are left out of the report
+            return
         with runner.lock:
             slot = Slot(free.pop(), base)
         try:
@@ -476,6 +480,8 @@ def run(ns: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     done = [r for r in rows if r is not None]
+    if len(done) < len(plan):
+        print(f"lsv suite: interrupted: {len(plan) - len(done)} run(s) not run", file=sys.stderr)
     suite = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "scenarios": str(folder), "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
