@@ -496,7 +496,19 @@ class SimulatorNode(Node):
             self._kills_announced.add(i)
             self.get_logger().warning(f"{KILL_ANNOUNCEMENT} {f.target} at t = {self.sim.t_s:.3f} s")
             if sync and self.params.sync_fault_hold_s > 0.0:
-                self._stop.wait(self.params.sync_fault_hold_s)
+                self._hold(self.params.sync_fault_hold_s)
+
+    def _hold(self, seconds: float) -> None:
+        """Sync mode: let wall time pass with the simulated time standing still, the chassis still
+        talking (status keep-alive) and /clock repeated, as while waiting for the stack."""
+        deadline = time.monotonic_ns() + round(seconds * NS)
+        republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
+        while not self._stop.is_set() and time.monotonic_ns() < deadline:
+            self._send_frames(self.sim.repeat_status_frames())
+            if time.monotonic_ns() >= republish_ns:
+                self._publish_clock()
+                republish_ns += CLOCK_REPUBLISH_NS
+            self._stop.wait(STATUS_KEEPALIVE_NS / NS)
 
     def _wait_for_stack(self, gp: simclock.SyncParams) -> None:
         """Sync mode: hold the simulated time until the stack's command for it arrived over CAN."""
