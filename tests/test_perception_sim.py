@@ -189,8 +189,12 @@ def test_pedestrians_cars_and_cyclists_within_30_m_are_tracked_with_stable_ids()
     print("perception evaluation:", json.dumps(m))
     assert m["frames"] >= 180
     assert m["truth_visible"] > 500  # the scenario really puts objects in view
-    # measured (geometric classifier, 2026-11-25): recall 0.94 (pedestrian 1.00, car 0.82, cyclist 1.00),
-    # precision 0.85, 9 id switches (car passing the ego 5, parked car 2, cyclist 2), median error 0.11 m
+    # measured 2026-11-25 (the classifier is the committed ONNX model when models/point_classifier.onnx exists):
+    # ONNX model: recall 0.92 (pedestrian 1.00, car 0.79, cyclist 1.00), precision 0.80, 10 id switches
+    #   (parked car 4, cyclist 3, passing car 3), class accuracy 0.98, median position error 0.11 m;
+    # geometric rules: recall 0.94 (1.00, 0.82, 1.00), precision 0.85, 9 id switches, class accuracy 0.86.
+    # Cars are the weak point: a lidar box of a car seen end-on is centred on the visible face, 2 m or
+    # more from the car's centre, and a car split by an occluding cyclist gives a second track.
     assert m["recall_visible"] >= 0.88, m
     for name, recall in m["recall_by_class"].items():
         assert recall is not None and recall >= 0.75, (name, m)
