@@ -46,13 +46,15 @@ def crop_mask(xyzi: np.ndarray, x_range: tuple[float, float], y_range: tuple[flo
 def voxel_downsample(xyz: np.ndarray, voxel_m: float, origin: tuple[float, float, float]) -> np.ndarray:
     """Indices (into ``xyz``, ascending) of one representative point per occupied voxel.
 
-    One input point of each voxel is kept (not the centroid), so every kept point is a real return
-    whose index maps back to the input (ground-truth labels, intensities). ``xyz`` must lie at or
-    above ``origin`` (the crop's lower corner) and be finite.
+    The last input point of each voxel (in input order) is kept, not the centroid, so every kept
+    point is a real return whose index maps back to the input (ground-truth labels, intensities),
+    and the choice does not depend on the hash. ``xyz`` must lie at or above ``origin`` (the crop's
+    lower corner) and be finite.
 
-    No sort: each point writes its index into a hash table slot of its voxel key; the point that
-    the slot holds afterwards is its voxel's representative. Points whose slot went to another
-    voxel (a hash collision) try again with another hash, a few percent of them per round.
+    No sort: each point writes its index into a hash table slot of its voxel key, in ascending
+    order (numpy keeps the last of repeated-index writes); the point the slot holds afterwards is its
+    voxel's representative. Points whose slot went to another voxel (a hash collision) try again
+    with another hash, a few percent of them per round.
     """
     n = xyz.shape[0]
     if voxel_m <= 0.0 or n == 0:
