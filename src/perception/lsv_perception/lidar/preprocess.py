@@ -7,8 +7,11 @@ import numpy as np
 
 def as_xyzi(points: np.ndarray) -> np.ndarray:
     """(N,) structured array with x, y, z[, intensity] fields or (N, >=3) float array ->
-    (N, 4) float32 x, y, z, intensity (intensity 0 when absent). Always a new array."""
+    (N, 4) float32 x, y, z, intensity (intensity 0 when absent). An (N, 4) float32 input is returned
+    as it is (no copy: the pipeline never writes to it); anything else is converted into a new array."""
     points = np.asarray(points)
+    if points.dtype == np.float32 and points.ndim == 2 and points.shape[1] == 4:
+        return points
     if points.dtype.names is not None:
         out = np.zeros((points.shape[0], 4), dtype=np.float32)
         for i, name in enumerate(("x", "y", "z")):
