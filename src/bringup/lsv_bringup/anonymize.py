@@ -29,9 +29,10 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -58,6 +59,8 @@ def regions_for(boxes: np.ndarray, classes: np.ndarray, width: int, height: int,
     People: the whole box; vehicles: the bottom ``plate_fraction`` of the box; other classes: none.
     Each region grows by ``margin_px`` on every side (detector boxes are tight).
     """
+    import numpy as np
+
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     classes = np.asarray(classes).reshape(-1)
     person = np.isin(classes, list(PERSON_CLASSES))
@@ -80,6 +83,7 @@ def blur_regions(image: np.ndarray, regions: np.ndarray, method: str = "pixelate
     ``gaussian``: a Gaussian blur with sigma of a quarter of the region's shorter side (at least 6 px).
     """
     import cv2
+    import numpy as np
 
     changed = 0
     for x0, y0, x1, y1 in np.asarray(regions, np.int64).reshape(-1, 4):
@@ -140,6 +144,8 @@ class TopicBoxes:
     """Boxes from a DetectedObjectArray topic of the bag, looked up by the image's header stamp."""
 
     def __init__(self, messages: Iterable[tuple[int, Any]], tolerance_s: float):
+        import numpy as np
+
         self.stamps: list[int] = []
         self.boxes: list[tuple[np.ndarray, np.ndarray]] = []
         for _, msg in sorted(messages, key=lambda m: _stamp_ns(m[1].header)):
@@ -151,6 +157,8 @@ class TopicBoxes:
         self.tolerance_ns = round(tolerance_s * NS)
 
     def __call__(self, stamp_ns: int, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        import numpy as np
+
         if not len(self._stamps):
             return None
         i = int(np.searchsorted(self._stamps, stamp_ns))
@@ -165,6 +173,8 @@ class DetectorBoxes:
     """Boxes from the camera detector run on the image."""
 
     def __init__(self, model: Path | None, score_threshold: float):
+        import numpy as np
+
         from lsv_perception.camera.detector import CameraDetector, DetectorConfig, default_model_path
         from lsv_perception.camera.labels import classification_of
 
@@ -176,6 +186,8 @@ class DetectorBoxes:
         self.class_of_id = np.array([classification_of(n) for n in self.detector.labels], np.int64)
 
     def __call__(self, stamp_ns: int, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         det = self.detector.detect(rgb)
         return det.boxes.astype(np.float64), self.class_of_id[det.class_ids]
 
@@ -194,6 +206,8 @@ class AnonymizeStats:
 
 
 def _image_view(msg: Any) -> np.ndarray:
+    import numpy as np
+
     channels = IMAGE_ENCODINGS.get(msg.encoding)
     if channels is None:
         raise AnonymizeError(f"image encoding '{msg.encoding}' is not supported (supported: "
@@ -221,6 +235,7 @@ def anonymize_bag(src_path: Path, out: Path, gnss: GnssPolicy, boxes_topic: str 
                   drop_topics: Iterable[str] = (), storage: str = "mcap",
                   progress: Callable[[int, int], None] | None = None) -> AnonymizeStats:
     """Read ``src_path``, write the anonymized copy to ``out`` (must not exist). See the module docstring."""
+    import numpy as np
     from rosbags.rosbag2 import StoragePlugin, Writer
 
     from lsv_bringup.player import BagSource, PlayerError
@@ -291,6 +306,8 @@ def anonymize_bag(src_path: Path, out: Path, gnss: GnssPolicy, boxes_topic: str 
 
 def _anonymize_image(src: Any, topic: str, raw: bytes, source: Callable, method: str,
                      stats: AnonymizeStats) -> bytes:
+    import numpy as np
+
     msg = src.decode(topic, raw)
     view = _image_view(msg)
     found = source(_stamp_ns(msg.header), np.ascontiguousarray(_rgb(view, msg.encoding)))
