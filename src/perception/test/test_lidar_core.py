@@ -99,6 +99,18 @@ def test_voxel_downsample_keeps_one_real_point_per_voxel():
     np.testing.assert_array_equal(voxel_downsample(xyz, 0.0, (0, 0, 0)), np.arange(len(xyz)))
 
 
+def test_voxel_downsample_keeps_the_last_point_of_each_voxel():
+    """Which point represents a voxel is fixed (its last in input order), not up to the hash: the
+    training data and the committed model depend on it."""
+    rng = np.random.default_rng(10)
+    xyz = rng.uniform(0.0, 5.0, (30000, 3)).astype(np.float32)
+    xyz[1::3] = xyz[::3][: len(xyz[1::3])] + 0.001  # runs of neighbours in the same voxel, as a scan has
+    idx = voxel_downsample(xyz, 0.2, (0.0, 0.0, 0.0))
+    keys = [tuple(v) for v in np.floor(xyz / 0.2).astype(np.int64).tolist()]
+    last = {k: i for i, k in enumerate(keys)}
+    np.testing.assert_array_equal(idx, sorted(last.values()))
+
+
 # -------------------------------------------------------------------------- ground
 
 
