@@ -120,10 +120,12 @@ class CanBridge(Node):
             cmd, source = self.watchdog.select(now_ns, self.limits, speed, self.pedal_supported)
             out = frames.build_command_frames(self.config, cmd, self._counters)
             previous, self._source = self._source, source
-        if source is not previous:
-            log = self.get_logger().info if source is CommandSource.STACK else self.get_logger().warning
-            log(f"command source: {previous.value} -> {source.value}"
-                + ("" if source is CommandSource.STACK else " (sending a braking command)"))
+        if source is not previous:  # two call sites: rclpy refuses one call site with two severities
+            text = f"command source: {previous.value} -> {source.value}"
+            if source is CommandSource.STACK:
+                self.get_logger().info(text)
+            else:
+                self.get_logger().warning(text + " (sending a braking command)")
         for frame_id, data in out:
             msg = can.Message(arbitration_id=frame_id, data=data, is_extended_id=frame_id > 0x7FF,
                               timestamp=time.time(), is_rx=False)

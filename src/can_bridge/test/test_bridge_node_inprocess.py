@@ -86,6 +86,7 @@ def test_bridge_node_on_a_virtual_bus(tmp_path) -> None:
         estop.emergency_stop = True
         got = drive_frames(bridge, peer_bus, 0.3, executor, publish=lambda: pub.publish(estop))
         assert got[-1]["emergency_stop"] and got[-1]["acceleration_mps2"] == pytest.approx(-3.0, abs=0.01)
+        assert bridge.loop.errors == 0  # every cycle of the 20 ms loop ran to the end (source changes logged)
 
         # 5. status frames in (with garbage between them) -> VehicleStatus out
         truth = Status(speed_mps=1.25, wheel_speeds_mps=(1.2, 1.3, 1.2, 1.3), steering_angle_rad=0.05, gear=3,
