@@ -113,7 +113,7 @@ class Diagnostics:
 def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
     """Run one node until Ctrl-C / SIGTERM; return the process exit status.
 
-    A ParameterError (or any ValueError subclass the factory raises for bad configuration)
+    A ParameterError (or a subclass of it, e.g. a model file that does not load) the factory raises
     prints one clear message and returns EXIT_CONFIG_ERROR.
     """
     middleware.apply_defaults()
