@@ -4,7 +4,8 @@
   lines are also echoed on the launcher's stdout, prefixed with the node name.
 - A node that exits while the launch is running is reported with its exit status and the
   tail of its log; it is restarted after ``respawn_delay`` when the launch file says
-  ``respawn: true``, otherwise it counts as failed and the launcher's exit status is 1.
+  ``respawn: true`` (unless it exited with status 2, a configuration error that a restart
+  cannot fix), otherwise it counts as failed and the launcher's exit status is 1.
 - A node with ``on_exit: shutdown`` ends the whole launch when it exits (a simulator that
   has finished its scenario); a non-zero status of that node makes the launch fail.
 - Ctrl-C / SIGTERM: SIGINT to every node (they shut down cleanly), SIGTERM to those still
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from lsv_bringup.launch_file import LaunchPlan, NodeSpec
+from lsv_common.params import EXIT_CONFIG_ERROR
 
 POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
@@ -152,7 +154,7 @@ class Supervisor:
                     state.failed = code != 0
                     self.say(f"node {spec.fqn} exited with status {code}: shutting the launch down (on_exit)")
                     self.request_stop()
-                elif spec.respawn:
+                elif spec.respawn and code != EXIT_CONFIG_ERROR:  # a restart cannot fix a bad parameter or model
                     state.restart_at = now + spec.respawn_delay_s
                     self.say(f"node {spec.fqn} exited with status {code}; respawning in {spec.respawn_delay_s:g} s")
                 elif code == 0:

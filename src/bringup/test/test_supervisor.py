@@ -24,6 +24,8 @@ BEHAVIOURS = {
     # a simulator that finishes its scenario (0) or fails (3) after a while
     "done_later": "import time\ntime.sleep(2.0)\n",
     "crash_later": "import sys, time\ntime.sleep(2.0)\nsys.exit(3)\n",
+    # refuses its configuration (lsv_common's EXIT_CONFIG_ERROR)
+    "bad_config": "import sys\nprint('error: bad parameter', flush=True)\nsys.exit(2)\n",
     # finishes its job and exits 0
     "oneshot": "print('done', flush=True)\n",
 }
@@ -82,6 +84,13 @@ def test_respawn(tmp_path):
     assert state.starts >= 3  # 0.2 s life + 0.1 s delay: several restarts in 2 s
     assert all(code == 3 for code in state.exit_codes[:-1])
     assert status == 0  # a respawned node is not a failure
+
+
+def test_configuration_error_is_not_respawned_and_fails_the_launch(tmp_path):
+    sup = supervisor(tmp_path, node(tmp_path, "bad_config", "b", respawn=True, respawn_delay_s=0.1))
+    status = sup.run(duration_s=2.0)
+    assert sup.nodes[0].starts == 1 and sup.nodes[0].failed
+    assert status == 1
 
 
 def test_finished_node_is_not_a_failure_and_launch_ends(tmp_path):

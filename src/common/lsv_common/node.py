@@ -30,7 +30,7 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 
 from lsv_common import middleware
-from lsv_common.params import ParameterError, build_params, param_fields
+from lsv_common.params import EXIT_CONFIG_ERROR, ParameterError, build_params, param_fields
 
 T = TypeVar("T")
 
@@ -40,7 +40,6 @@ WARN = 1
 ERROR = 2
 STALE = 3
 
-EXIT_CONFIG_ERROR = 2
 SPIN_SLICE_S = 0.1  # s, longest time a node's main loop stays in the executor without looking at signals
 
 

@@ -24,6 +24,8 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+EXIT_CONFIG_ERROR = 2  # exit status of a node whose configuration is wrong (a restart cannot fix it)
+
 T = TypeVar("T")
 
 _SPEC_KEY = "lsv_param"
