@@ -128,7 +128,12 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads
         # Ctrl-C / SIGTERM stop the node (the EventsExecutor's spin() blocks in C++ and never
         # returns to Python on a signal)
         while rclpy.ok(context=node.context):
-            executor.spin_once(timeout_sec=SPIN_SLICE_S)
+            try:
+                executor.spin_once(timeout_sec=SPIN_SLICE_S)
+            except Exception:
+                if rclpy.ok(context=node.context):
+                    raise
+                break  # a callback ran into the context shutting down (the node ended its own run): a normal end
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ParameterError as err:

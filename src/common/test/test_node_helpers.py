@@ -11,7 +11,7 @@ from rclpy.parameter import Parameter
 
 from lsv_common.node import WARN, Diagnostics, level_of, load_params, status
 from lsv_common.params import ParameterError, spec
-from lsv_common.testing import MessageRecorder, spin_until
+from lsv_common.testing import MessageRecorder, private_ros_env, spin_until
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,27 @@ def test_run_node_turns_bad_configuration_into_exit_status_2(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "n.param.yaml" in proc.stderr and "'rate_hz' = 0.5 is below its minimum 1.0" in proc.stderr
+
+
+def test_run_node_ends_with_status_0_when_the_node_ends_its_own_run(tmp_path):
+    """A node that shuts its context down (the simulator at the end of its scenario) while a
+    callback still uses it must end with status 0, not a traceback: run_node's spin loop
+    treats an error raised into a context that is no longer ok as the end of the run."""
+    (tmp_path / "ending_node.py").write_text(
+        "import sys\n"
+        "from rclpy.node import Node\n"
+        "from std_msgs.msg import String\n"
+        "from lsv_common.node import run_node\n"
+        "def make():\n"
+        "    n = Node('ending')\n"
+        "    pub = n.create_publisher(String, 'out', 10)\n"
+        "    def done():\n"
+        "        n.context.try_shutdown()\n"
+        "        pub.publish(String(data='after shutdown'))  # raises: the context is gone\n"
+        "    n.create_timer(0.2, done)\n"
+        "    return n\n"
+        "sys.exit(run_node(make))\n")
+    proc = subprocess.run([sys.executable, str(tmp_path / "ending_node.py")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env=private_ros_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
