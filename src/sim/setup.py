@@ -15,6 +15,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/maps", glob("maps/*")),
         (f"share/{PACKAGE}/scenarios", glob("scenarios/*.yaml")),
+        (f"share/{PACKAGE}/scenarios/faults", glob("scenarios/faults/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=False,
