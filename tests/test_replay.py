@@ -28,6 +28,7 @@ RATE = 1.0  # playback speed (simulated s per wall s): the nodes' timers must ke
 WINDOWS = {"red_light_crosswalk": (12.0, 23.0),  # approach to the red light .. driving on after the crosswalk
            "emergency_vehicle": (0.0, 22.0),  # at rest, first V2X message, pulling over .. the ambulance passing
            "gnss_dropout": (0.0, 25.0)}  # from rest (the localizer initialises at rest), GNSS, 10 s without
+EMERGENCY_MIN_S = 2.5  # s, shortest emergency state (yielding, clearing, normal) compared with the reference
 SETTLE_S = 2.5  # s after a window's start that are not compared: a node started mid-drive collects its inputs
 BAGS = ("red_light_crosswalk", "emergency_vehicle", "gnss_dropout")
 MAX_DATA_MB = 30.0
@@ -92,10 +93,12 @@ def test_ci_bags_are_small_and_readable_by_rosbags_alone():
             for conn in reader.connections:
                 assert conn.msgdef.data, f"{name}: no definition embedded for {conn.msgtype}"
                 store.register(get_types_from_msg(conn.msgdef.data, conn.msgtype))
-            for conn, _, raw in reader.messages():
+            for conn, _, raw in reader.messages():  # the first message of every topic decodes
                 if conn.topic not in seen:
                     store.deserialize_cdr(raw, conn.msgtype)
-                seen[conn.topic] = seen.get(conn.topic, 0) + 1
+                    seen[conn.topic] = conn.msgcount
+                if len(seen) == len(reader.connections):
+                    break
         for gt in ("/sim/ground_truth/odometry", "/sim/ground_truth/objects", "/sim/ground_truth/traffic_signals",
                    "/clock", "/planning/mission_goal"):
             assert seen.get(gt), f"{name}: no {gt}"
@@ -138,7 +141,10 @@ def test_red_light_and_crosswalk_planner_and_controller(tmp_path, update_refs):
     t_dec = np.array([t0 + round(d["t"] * NS) for d in decs])
     x_ego = _gt_x(bag["/sim/ground_truth/odometry"], t_dec)
     # decisions with a route (odometry and mission known: the node's first ones after start have neither)
-    routed = [(d, t, x) for d, t, x in zip(decs, t_dec, x_ego, strict=True) if d.get("route")]
+    # (and not stopping for stale inputs first: a late objects message puts a nearer objects_stale stop there)
+    late_inputs = compare.STALE_REASONS - {"unknown_signal"}
+    routed = [(d, t, x) for d, t, x in zip(decs, t_dec, x_ego, strict=True)
+              if d.get("route") and (d.get("stop") or {}).get("reason") not in late_inputs]
     # a stop for the light: red_light, or unknown_signal at the same line when the V2X signal state
     # came late (it did on a loaded machine): both stop the vehicle at the line
     red_stops = [(x + d["stop"]["distance_m"]) for d, t, x in routed if t < green_ns and line_x - 40 < x < line_x
@@ -193,13 +199,15 @@ def test_emergency_vehicle_planner(tmp_path, update_refs):
                            for d in at_pass), \
         f"not yielding when the emergency vehicle passes at {t_pass:.1f} s: " + \
         str([(d["t"], d["state"], d.get("emergency")) for d in at_pass])
-    settle = WINDOWS[name][0] + SETTLE_S if WINDOWS[name][0] > 0 else -np.inf  # from rest: all of it
+    settle = WINDOWS[name][0] + SETTLE_S
     summary = compare.planner_summary(decs, settle)
+    # the emergency state drops to normal for 1-2 s when the V2X hints reach a starved planner late:
+    # states shorter than EMERGENCY_MIN_S are not compared
     summary["emergency_events"] = compare.planner_events(
-        [{**d, "state": d.get("emergency", "normal"), "reason": "emergency"} for d in decs], settle)
+        [{**d, "state": d.get("emergency", "normal"), "reason": "emergency"} for d in decs], settle, EMERGENCY_MIN_S)
     check("planner", name, summary, update_refs,
           lambda g, r: compare.compare_events(g["events"], r["events"])
-          + compare.compare_events(g["emergency_events"], r["emergency_events"])
+          + compare.compare_events(g["emergency_events"], r["emergency_events"], coarse=False)
           + compare.compare_stops(g["stop_s_m"], r["stop_s_m"]))
 
 
@@ -257,8 +265,10 @@ def test_regression_comparison_catches_real_changes_and_ignores_jitter():
     assert any("moved +5.00 m" in p for p in compare.compare_stops(later["stop_s_m"], ref["stop_s_m"]))
     no_stop = compare.planner_summary([_decision(i / 10, "driving", "cruise", "goal", 300.0) for i in range(300)])
     problems = compare.compare_events(no_stop["events"], ref["events"])
-    assert problems[0] == "decision sequence changed:" and any(p.startswith("-stopping") for p in problems), problems
+    assert problems[0] == "decision sequence changed:" and "-red_light" in problems, problems
+    assert "'stopped          red_light' no longer reached" in problems
     assert any("no longer planned" in p for p in compare.compare_stops(no_stop["stop_s_m"], ref["stop_s_m"]))
     slow = compare.planner_summary(_run(134.7, 24.0))  # the light's stop released 4 s late
+    assert compare.compare_events(compare.planner_summary(_run(134.7, 21.5))["events"], ref["events"]) == []
     late = compare.compare_events(slow["events"], ref["events"])
-    assert any("'driving          cruise' at 24.00 s" in p for p in late), late
+    assert any("'cruise' at 24.00 s" in p for p in late), late

