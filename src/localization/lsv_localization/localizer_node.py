@@ -70,6 +70,8 @@ class LocalizerNode(Node):
         self.params = load_params(self, LocalizerParams)
         self.core = Localizer(self.params, load_params(self, EkfParams))
         self._published = 0
+        self._last_stamp_ns: dict[str, int] = {}
+        self._repeated = {"gnss": 0, "imu": 0}
         # 2. inputs and outputs
         self.create_subscription(NavSatFix, "~/input/gnss", self._on_gnss, 10)
         self.create_subscription(Imu, "~/input/imu", self._on_imu, 50)
@@ -83,7 +85,20 @@ class LocalizerNode(Node):
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
 
+    def _new_sample(self, sensor: str, msg: NavSatFix | Imu) -> bool:
+        """False for a sample whose stamp equals the previous one: a frozen sensor driver repeating
+        itself is no news, so the sensor ages and goes stale in the core (and says so on
+        /diagnostics). Unstamped samples (0) cannot be told apart and count as new."""
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if stamp_ns != 0 and stamp_ns == self._last_stamp_ns.get(sensor):
+            self._repeated[sensor] += 1
+            return False
+        self._last_stamp_ns[sensor] = stamp_ns
+        return True
+
     def _on_gnss(self, msg: NavSatFix) -> None:
+        if not self._new_sample("gnss", msg):
+            return
         cov = None
         if msg.position_covariance_type != NavSatFix.COVARIANCE_TYPE_UNKNOWN:
             c = msg.position_covariance
@@ -92,6 +107,8 @@ class LocalizerNode(Node):
                           cov)
 
     def _on_imu(self, msg: Imu) -> None:
+        if not self._new_sample("imu", msg):
+            return
         q = msg.orientation
         orientation = None if msg.orientation_covariance[0] == -1.0 else (q.x, q.y, q.z, q.w)
         accel_x = None if msg.linear_acceleration_covariance[0] == -1.0 else msg.linear_acceleration.x
@@ -123,6 +140,8 @@ class LocalizerNode(Node):
         level, message, values = self.core.health(self._now_ns())
         values = dict(values)
         values["odometry_published"] = self._published
+        values["gnss_repeated"] = self._repeated["gnss"]
+        values["imu_repeated"] = self._repeated["imu"]
         return [status("ekf", level, message, values)]
 
 

@@ -36,11 +36,14 @@ def test_node_publishes_odometry_at_50_hz(tmp_path: Path) -> None:
         status_pub = node.create_publisher(VehicleStatus, "/vehicle/status", 10)
         init_pub = node.create_publisher(PoseWithCovarianceStamped, "/localizer/input/initial_pose", 1)
 
+        frozen_imu = {"stamp_s": 0}
+
         def feed() -> None:
             fix = NavSatFix(latitude=30.2741, longitude=120.1551)
             fix.status.status = NavSatStatus.STATUS_FIX
             gnss_pub.publish(fix)
             imu = Imu()
+            imu.header.stamp.sec = frozen_imu["stamp_s"]
             imu.orientation_covariance[0] = -1.0
             imu_pub.publish(imu)
             status_pub.publish(VehicleStatus(speed_mps=0.0, mode=VehicleStatus.MODE_AUTO))
@@ -69,6 +72,20 @@ def test_node_publishes_odometry_at_50_hz(tmp_path: Path) -> None:
                           5.0)
         st = next(s for d in reversed(diags.messages) for s in d.status if s.name.startswith("localizer"))
         assert any(kv.key == "position_sigma_m" for kv in st.values)
+
+        # a frozen IMU driver (the same sample again and again) is a missing IMU
+        frozen_imu["stamp_s"] = 1234
+        k = diags.count
+
+        def imu_reported_missing() -> bool:
+            for d in diags.messages[k:]:
+                for s in d.status:
+                    values = {kv.key: kv.value for kv in s.values}
+                    if s.name.startswith("localizer") and "no IMU" in s.message and int(values["imu_repeated"]) > 5:
+                        return True
+            return False
+
+        assert spin_until(node, imu_reported_missing, 10.0), [s.message for d in diags.messages[k:] for s in d.status]
     finally:
         node.destroy_node()
         rclpy.shutdown()
