@@ -103,6 +103,10 @@ def _sim(ns: argparse.Namespace) -> int:
         if bag.exists():
             print(f"lsv sim: error: bag folder {bag} exists already", file=sys.stderr)
             return EXIT_USAGE
+    if "ROS_DOMAIN_ID" not in os.environ:  # a simulated vehicle never joins a real graph (domain 0) by accident
+        os.environ["ROS_DOMAIN_ID"] = str(middleware.private_domain_id(os.getpid()))
+    print(f"lsv sim: ROS domain {os.environ['ROS_DOMAIN_ID']} (set ROS_DOMAIN_ID to choose; "
+          "viewers on this machine need the same)")
     items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
              f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}", *ns.args]
     status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag,
