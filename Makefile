@@ -14,7 +14,7 @@ SIM_ARGS    ?=
 PYTEST_ARGS ?=
 SUITE_ARGS  ?=
 
-.PHONY: help setup test test-fast lint sim suite models bench clean
+.PHONY: help setup test test-fast lint sim suite models record-ci-bags bench clean
 
 help:
 	@echo "make sim        set up, run the default scenario with the whole stack in the simulator, write sim_report/"
@@ -48,6 +48,11 @@ models: setup
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) tools/train_camera_detector.py
 	$(PY) tools/train_point_classifier.py
+
+# Re-record the rosbags the replay tests play (tests/data/README.md), then update their
+# references on purpose: pytest tests/test_replay.py --update-refs
+record-ci-bags: setup
+	$(PY) tools/record_ci_bags.py
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(PY) $$b | tail -n 1; done
