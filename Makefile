@@ -44,8 +44,11 @@ suite: setup
 	$(SANDBOX) $(VENV)/bin/lsv suite --seeds 10 --report suite_report $(SUITE_ARGS)
 
 # Training needs torch, which the stack itself does not: installed here only (CPU build).
+# torch pulls setuptools >= 77, whose `develop` breaks the editable installs of src/ (setup.cfg
+# script_dir): the locked setuptools goes back (torch only needs it to build C++ extensions).
 models: setup
 	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet "$$(grep '^setuptools==' requirements.lock)" 2>/dev/null
 	$(PY) tools/train_camera_detector.py
 	$(PY) tools/train_point_classifier.py
 
