@@ -197,6 +197,8 @@ class ControllerNode(Node):
 
     # --- the loop ---
     def _step(self, _mono_ns: int) -> None:
+        if not self.context.ok():  # shutting down (Ctrl-C reached rclpy first): nothing can be published
+            return
         if not self._rt_applied:
             self._rt_applied = True
             self._apply_realtime()
