@@ -256,6 +256,13 @@ class ControllerNode(Node):
                        "invalid_inputs_dropped": self._invalid}
         loop_level = OK if self._errors == 0 and self.loop.running else (ERROR if not self.loop.running else WARN)
         statuses = [status("loop", loop_level, "50 Hz loop" if loop_level == OK else "loop errors", loop_values)]
+        with self._lock:
+            diagnostics = dict(self._diagnostics)
+        silent = self.core.silent_nodes(self.params.advisory_nodes, diagnostics, self._now_ns())
+        statuses.append(status("heartbeats", WARN if silent else OK,
+                               f"silent on /diagnostics: {', '.join(silent)}" if silent else "advisory nodes alive",
+                               {"advisory_nodes": ", ".join(self.params.advisory_nodes) or "-",
+                                "silent": ", ".join(silent) or "-"}))
         if out is None:
             statuses.append(status("mrm", WARN, "no control cycle yet"))
             return statuses

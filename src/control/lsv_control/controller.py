@@ -70,6 +70,9 @@ class ControllerParams:
     required_nodes: list[str] = field(default_factory=list, metadata=spec(
         name="required_nodes", description="nodes whose /diagnostics heartbeat is required (empty: none)",
         optional=True))
+    advisory_nodes: list[str] = field(default_factory=list, metadata=spec(
+        name="advisory_nodes", description="nodes whose silence on /diagnostics is reported (WARN) but does not "
+        "stop the vehicle, e.g. v2x_client: V2X is advice (empty: none)", optional=True))
     realtime_priority: int = field(default=0, metadata=spec(
         name="realtime_priority", description="SCHED_FIFO priority of the 50 Hz loop thread (0 = normal "
         "scheduling); needs CAP_SYS_NICE, warns and carries on if refused", min=0, max=99, optional=True))
@@ -182,15 +185,19 @@ class Controller:
                 causes.append(f"chassis fault (mode {inp.status.mode}, fault bits {inp.status.fault_bits:#x})")
         if inp.objects is None or not self._fresh(inp.objects.received_ns, p.objects_timeout_s, now_ns):
             causes.append("tracked objects stale" if inp.objects else "tracked objects missing")
-        seen: dict[str, int] = {}
         for name, e in sorted(inp.diagnostics.items()):
-            seen[e.node] = max(seen.get(e.node, e.received_ns), e.received_ns)
             if e.level in (DIAG_ERROR, DIAG_STALE) and self._fresh(e.received_ns, p.diagnostics_timeout_s, now_ns):
                 causes.append(f"diagnostics error: {name}: {e.message}")
-        for node in p.required_nodes:
-            if node not in seen or not self._fresh(seen[node], p.diagnostics_timeout_s, now_ns):
-                causes.append(f"node silent on /diagnostics: {node}")
+        causes += [f"node silent on /diagnostics: {node}"
+                   for node in self.silent_nodes(p.required_nodes, inp.diagnostics, now_ns)]
         return causes
+
+    def silent_nodes(self, nodes: list[str], diagnostics: Mapping[str, DiagEntry], now_ns: int) -> list[str]:
+        """Those of ``nodes`` with no /diagnostics heartbeat within the diagnostics timeout."""
+        seen: dict[str, int] = {}
+        for e in diagnostics.values():
+            seen[e.node] = max(seen.get(e.node, e.received_ns), e.received_ns)
+        return [n for n in nodes if n not in seen or not self._fresh(seen[n], self.p.diagnostics_timeout_s, now_ns)]
 
     def stopping_distance_m(self, speed_mps: float) -> float:
         """Distance from the front bumper needed for an emergency stop from ``speed_mps``, with the margin."""

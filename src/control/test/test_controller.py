@@ -271,3 +271,22 @@ def test_stays_stopped_on_a_trajectory_at_rest() -> None:
     traj = zero_speed(straight(40.0, 3.0))
     run = run_closed_loop(make_controller(), Plant(grade=0.12), 5.0, fresh_inputs(lambda p, now: traj))
     assert abs(run.x[-1]) < 1e-3 and max(run.accel_cmd) < 0.0
+
+
+def test_a_silent_advisory_node_is_reported_but_does_not_stop_the_vehicle():
+    """V2X is advice: the v2x_client going silent is named (the node's diagnostics say so) while
+    the vehicle carries on; a silent required node stops it."""
+    ctl = make_controller()
+    now = 10 * 1_000_000_000
+    alive = {"localizer: ekf": DiagEntry("localizer", 0, "ok", now),
+             "can_bridge: bus": DiagEntry("can_bridge", 0, "ok", now),
+             "v2x_client: receive": DiagEntry("v2x_client", 0, "ok", now - 5 * 1_000_000_000)}  # 5 s silent
+    assert ctl.silent_nodes(["v2x_client"], alive, now) == ["v2x_client"]
+    assert ctl.silent_nodes(["localizer", "can_bridge"], alive, now) == []
+    inputs = ControlInputs(diagnostics=alive)
+    causes = ctl.comfortable_causes(now, inputs)
+    assert not any("v2x_client" in c for c in causes)
+    alive["v2x_client: receive"] = DiagEntry("v2x_client", 0, "ok", now)
+    assert ctl.silent_nodes(["v2x_client"], alive, now) == []
+    del alive["localizer: ekf"]
+    assert any(c == "node silent on /diagnostics: localizer" for c in ctl.comfortable_causes(now, inputs))
