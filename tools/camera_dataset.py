@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from dataset_common import progress, random_lane_pose, split_lanelets
 
 #: class names, in the detector's class-id order (see models/camera_detector.labels)
 CLASSES = ("pedestrian", "cyclist", "car", "truck", "emergency_vehicle", "static_obstacle")
@@ -53,17 +54,6 @@ DEFAULT_OUT = REPO / "build" / "datasets" / "camera"
 SEEDS = {"train": 1, "val": 2}
 
 
-def progress(label: str, i: int, n: int, t0: float) -> None:
-    """A one-line progress bar on stderr."""
-    done = i / max(n, 1)
-    eta = (time.monotonic() - t0) / max(done, 1e-9) * (1.0 - done)
-    bar = "#" * int(30 * done)
-    sys.stderr.write(f"\r{label} [{bar:<30}] {i}/{n} eta {eta:4.0f} s")
-    if i >= n:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 @dataclass
 class Scene:
     cameras: dict[int, object]  # downscale factor (1 = 640 x 480) -> Camera
@@ -82,9 +72,7 @@ def make_scene() -> Scene:
     caster = RayCaster.for_world(world)
     cameras = {f: Camera(CameraParams(width=640 // f, height=480 // f), caster=caster,
                          traffic_lights=world.traffic_lights) for f in (1, 2)}
-    ids = sorted(world.road_lanelet_ids)
-    lanelets = {"val": ids[::5], "train": [i for k, i in enumerate(ids) if k % 5]}
-    return Scene(cameras, world, Extrinsics(), lanelets)
+    return Scene(cameras, world, Extrinsics(), split_lanelets(world, "val"))
 
 
 def _box_corners(x: float, y: float, z: float, yaw: float, size: tuple[float, float, float]) -> np.ndarray:
@@ -104,13 +92,7 @@ def sample_frame(scene: Scene, split: str, rng: np.random.Generator, factor: int
     from lsv_sim.world import ObjectClass
 
     world = scene.world
-    lid = int(rng.choice(scene.lanelets[split]))
-    line = world.centerline(lid)[:, :2]
-    k = int(rng.integers(0, len(line) - 1))
-    d = line[k + 1] - line[k]
-    yaw = math.atan2(d[1], d[0]) + (math.pi if rng.random() < 0.3 else 0.0) + rng.normal(0.0, 0.12)
-    xy = line[k] + d * rng.random()
-    z = float(world.height_at(xy[None])[0])
+    lid, xy, yaw, z = random_lane_pose(world, scene.lanelets[split], rng, yaw_sigma_rad=0.12)
     base = pose_matrix(float(xy[0]), float(xy[1]), z, yaw=yaw)
     cam_pose = base @ scene.ext.matrix("camera")
     cam_from_map = np.linalg.inv(cam_pose)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from dataset_common import progress, random_lane_pose, split_lanelets
 
 #: classifier classes, in output order (models/point_classifier.labels)
 CLASSES = ("static_obstacle", "car", "truck", "pedestrian", "cyclist", "emergency_vehicle")
@@ -56,17 +57,6 @@ MIN_PURITY = 0.6  # share of a cluster's points on its majority object for the c
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "build" / "datasets" / "lidar"
 SEEDS = {"train": 11, "val": 12, "test": 13}
-
-
-def progress(label: str, i: int, n: int, t0: float, extra: str = "") -> None:
-    """A one-line progress bar on stderr."""
-    done = i / max(n, 1)
-    eta = (time.monotonic() - t0) / max(done, 1e-9) * (1.0 - done)
-    bar = "#" * int(30 * done)
-    sys.stderr.write(f"\r{label} [{bar:<30}] {i}/{n} eta {eta:4.0f} s {extra}")
-    if i >= n:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 @dataclass
@@ -94,9 +84,7 @@ def make_scene() -> Scene:
     world = load_world()
     sensors = REPO / "src" / "sim" / "config" / "sensors.param.yaml"
     params, ext = params_from_file(sensors, LidarParams, Extrinsics)
-    ids = sorted(world.road_lanelet_ids)
-    lanelets = {"val": ids[::5], "test": ids[::5], "train": [i for k, i in enumerate(ids) if k % 5]}
-    return Scene(world, Lidar(params, world.static_mesh()), ext, lanelets)
+    return Scene(world, Lidar(params, world.static_mesh()), ext, split_lanelets(world, "val", "test"))
 
 
 def sample_scan(scene: Scene, split: str, rng: np.random.Generator) -> Scan:
@@ -105,13 +93,7 @@ def sample_scan(scene: Scene, split: str, rng: np.random.Generator) -> Scan:
     from lsv_sim.world import ObjectClass
 
     world = scene.world
-    lid = int(rng.choice(scene.lanelets[split]))
-    line = world.centerline(lid)[:, :2]
-    k = int(rng.integers(0, len(line) - 1))
-    d = line[k + 1] - line[k]
-    yaw = math.atan2(d[1], d[0]) + (math.pi if rng.random() < 0.3 else 0.0) + rng.normal(0.0, 0.05)
-    xy = line[k] + d * rng.random()
-    z = float(world.height_at(xy[None])[0])
+    lid, xy, yaw, z = random_lane_pose(world, scene.lanelets[split], rng, yaw_sigma_rad=0.05)
     pitch = math.atan(world.grade_at(float(xy[0]), float(xy[1]), yaw))
     base = pose_matrix(float(xy[0]), float(xy[1]), z, 0.0, -pitch, yaw)
     t_map_lidar = base @ scene.ext.matrix("lidar")

@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from camera_dataset import CLASSES, DEFAULT_OUT, generate, progress
+from camera_dataset import CLASSES, DEFAULT_OUT, generate
+from dataset_common import progress
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "camera_detector.onnx"

@@ -25,14 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
 import lidar_dataset  # noqa: E402
+from dataset_common import progress  # noqa: E402
 
 MODELS = REPO / "models"
 SEED = 0
 OPSET = 17
-
-
-def progress(label: str, i: int, n: int, t0: float, extra: str = "") -> None:
-    lidar_dataset.progress(label, i, n, t0, extra)
 
 
 def build_model(num_features: int, num_classes: int):
