@@ -43,6 +43,9 @@ class CrosswalkArea:
     id: int  # the crosswalk lanelet id
     polygon: np.ndarray  # (K, 2) float64 outline
     lanelet_ids: tuple[int, ...]  # road lanelets it crosses
+    # (M, 2) float64 outlines of those road lanelets: the crosswalk's carriageway part is the polygon inside
+    # them (the rest lies on the sidewalks); empty: the whole polygon counts as carriageway
+    carriageway: tuple[np.ndarray, ...] = ()
 
 
 @dataclass
@@ -113,6 +116,11 @@ def _project(line: np.ndarray, x: float, y: float) -> tuple[float, float, int]:
     i = int(np.argmin(d))
     seg = np.sqrt(len2)
     return float(d[i]), float(seg[:i].sum() + t[i] * seg[i]), i
+
+
+def _outline(ll) -> np.ndarray:
+    """(K, 2) float64 outline of a lanelet: its right bound, then its left bound backwards."""
+    return np.array([[p.x, p.y] for p in ll.rightBound] + [[p.x, p.y] for p in reversed(ll.leftBound)])
 
 
 def resolve_map_path(value: str) -> Path:
@@ -199,9 +207,9 @@ def load_road_map(path: str | Path, origin_lat_deg: float, origin_lon_deg: float
     for ll in lmap.laneletLayer:
         if "subtype" not in ll.attributes or ll.attributes["subtype"] != "crosswalk":
             continue
-        poly = np.array([[p.x, p.y] for p in ll.rightBound] + [[p.x, p.y] for p in reversed(ll.leftBound)])
-        crossed = tuple(sorted(r.id for r in roads if lanelet2.geometry.overlaps2d(ll, r)))
-        crosswalks.append(CrosswalkArea(ll.id, poly, crossed))
+        crossed = sorted((r for r in roads if lanelet2.geometry.overlaps2d(ll, r)), key=lambda r: r.id)
+        crosswalks.append(CrosswalkArea(ll.id, _outline(ll), tuple(r.id for r in crossed),
+                                        tuple(_outline(r) for r in crossed)))
     crosswalks.sort(key=lambda c: c.id)
 
     rm = RoadMap(lmap, rules, graph, centerlines, limits, widths, stop_lines, crosswalks)

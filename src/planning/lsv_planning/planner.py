@@ -60,7 +60,6 @@ from lsv_planning.velocity import ENVELOPE_FRACTION, Limits, profile
 
 log = logging.getLogger(__name__)
 
-CROSSWALK_CONFLICT_HALF_WIDTH_M = 4.0  # m across the route: both lanes of a two-lane street
 ENGAGE_MIN_DISTANCE_M = 0.5  # m; closer to a stop point than this, a vehicle at rest stays at rest
 
 
@@ -310,7 +309,7 @@ class Planner:
         cw_stops, cw_report = crosswalk.evaluate(
             self.crosswalks, walkers, ego_s, front_m=front, stop_margin_m=p.crosswalk_stop_margin_m,
             margin_m=p.crosswalk_margin_m, horizon_s=p.crosswalk_horizon_s,
-            half_width_m=CROSSWALK_CONFLICT_HALF_WIDTH_M, lookahead_m=p.crosswalk_lookahead_m)
+            lookahead_m=p.crosswalk_lookahead_m)
         stops += cw_stops
         # obstacles (V2X pedestrians on the path count as objects too: advice only adds stops)
         obstacles = objects + [TrackedObj(-1 - i, 6, h.x, h.y, 0.0, h.vx, h.vy, 0.6, 0.6, 1.0)

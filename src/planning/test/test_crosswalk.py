@@ -9,14 +9,17 @@ from lsv_planning.behaviours import crosswalk as cwb
 from lsv_planning.behaviours.crosswalk import CrosswalkAhead, Walker
 from lsv_planning.lanelet_map import CrosswalkArea
 
-# a crosswalk 4 m wide across an eastbound route along y = 0, spanning y in [-8, 8], at x in [48, 52]
+# a crosswalk 4 m wide across an eastbound route along y = -1.75 (the right lane of a two-lane road
+# y in [-3.5, 3.5]), spanning y in [-8, 8] (4.5 m onto each sidewalk), at x in [48, 52]
 POLY = np.array([[48.0, -8.0], [52.0, -8.0], [52.0, 8.0], [48.0, 8.0]])
-CW = CrosswalkAhead(CrosswalkArea(3001, POLY, (1030,)), 48.0, 52.0, np.array([50.0, 0.0]), 0.0)
-KW = dict(front_m=2.45, stop_margin_m=1.0, margin_m=1.5, horizon_s=4.0, half_width_m=4.0, lookahead_m=60.0)
+LANES = (np.array([[0.0, -3.5], [100.0, -3.5], [100.0, 0.0], [0.0, 0.0]]),
+         np.array([[100.0, 0.0], [0.0, 0.0], [0.0, 3.5], [100.0, 3.5]]))
+CW = CrosswalkAhead(CrosswalkArea(3001, POLY, (1030, 1031), LANES), 48.0, 52.0, np.array([50.0, -1.75]), 0.0)
+KW = dict(front_m=2.45, stop_margin_m=1.0, margin_m=1.5, horizon_s=4.0, lookahead_m=60.0)
 
 
-def run(walkers, ego_s=10.0):
-    return cwb.evaluate([CW], walkers, ego_s, **KW)
+def run(walkers, ego_s=10.0, cw=CW):
+    return cwb.evaluate([cw], walkers, ego_s, **KW)
 
 
 def test_walker_on_the_crosswalk_yields_before_it():
@@ -27,9 +30,23 @@ def test_walker_on_the_crosswalk_yields_before_it():
 
 
 def test_walker_heading_to_the_crosswalk_yields():
-    # on the sidewalk 6 m from the route, walking towards it at 1.2 m/s: in the conflict zone within 4 s
+    # on the sidewalk 3.5 m from the kerb, walking towards it at 1.2 m/s: on the road within 4 s
     stops, _ = run([Walker(50.0, -7.0, 0.0, 1.2, "ped")])
     assert len(stops) == 1
+
+
+def test_walker_on_the_far_lane_walking_away_still_holds_the_vehicle():
+    # 0.5 m from the far kerb, 4.75 m to the left of the route: still on the road part
+    stops, report = run([Walker(50.0, 3.0, 0.0, 1.2, "leaving")])
+    assert len(stops) == 1 and report[0]["walkers"] == ["leaving"]
+    # at the kerb (within KERB_MARGIN_M) it still holds; 1.2 m onto the sidewalk part it does not
+    assert len(run([Walker(50.0, 3.5 + cwb.KERB_MARGIN_M - 0.1, 0.0, 1.2, "leaving")])[0]) == 1
+    assert run([Walker(50.0, 3.5 + cwb.KERB_MARGIN_M + 0.2, 0.0, 1.2, "leaving")])[0] == []
+
+
+def test_without_a_carriageway_the_whole_crosswalk_counts():
+    whole = CrosswalkAhead(CrosswalkArea(3001, POLY, (1030,)), 48.0, 52.0, np.array([50.0, -1.75]), 0.0)
+    assert len(run([Walker(50.0, -7.0, 0.0, 0.0, "waiting")], cw=whole)[0]) == 1
 
 
 def test_walker_waiting_far_on_the_sidewalk_or_walking_away_does_not():

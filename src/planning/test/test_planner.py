@@ -187,6 +187,21 @@ def test_yields_to_a_pedestrian_on_the_crosswalk(road_map):
     assert cw and cw[0]["crosswalk"] == 3001 and cw[0]["yield"]
 
 
+@pytest.mark.parametrize(("x", "vx", "holds"), [
+    (3.0, 1.2, True),  # far lane, 0.5 m from the kerb, walking away: still on the road
+    (5.5, 1.2, False),  # the crosswalk's far-sidewalk part, walking away
+    (-6.0, 0.0, False),  # waiting on the near sidewalk part, 2.5 m from the kerb
+])
+def test_crosswalk_yield_covers_the_whole_carriageway_and_only_it(road_map, x, vx, holds):
+    # west_south (0, -9) crosses the south street (lanes x in [-3.5, 3.5]); the ego comes round the corner
+    pl = Planner(make_params(), road_map, [DROP])
+    car = ToyVehicle(-30.0, -1.75, 0.0, 3.0)
+    ped = lambda t: [TrackedObj(3, CLASS_PEDESTRIAN, x, -9.0, 0.0, vx, 0.0, 0.5, 0.5, 0.9)]  # noqa: E731
+    trace = run(pl, car, 30.0, signals=lambda t: [Signal(101, 2, STATE_PROTECTED_GREEN)], objects=ped)
+    assert (trace[-1][4].reason == "crosswalk") == holds
+    assert (min(y for _, _, y, _, _ in trace) > -7.0) == holds  # held before the crosswalk, or drove over it
+
+
 def test_pulls_over_for_an_emergency_vehicle_then_resumes(road_map):
     pl = Planner(make_params(), road_map, [Goal("customer", GoalKind.STOP, 160.0, -1.75, 0.0)])
     car = ToyVehicle(40.0, -1.75, 0.0, 4.0)

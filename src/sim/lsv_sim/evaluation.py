@@ -91,6 +91,13 @@ def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return res
 
 
+def on_road(points: np.ndarray, carriageway: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Points (..., 2) inside any of the road outlines (all of them when there is none)."""
+    if not carriageway:
+        return np.ones(points.shape[:-1], dtype=bool)
+    return np.logical_or.reduce([inside(points, road) for road in carriageway])
+
+
 def _crossings(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Indices k where the move p[k-1] -> p[k] crosses segment a-b."""
     d = p[1:] - p[:-1]
@@ -216,7 +223,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
         occupied = np.zeros(len(t), dtype=bool)
         who = np.full(len(t), -1)
         for j in vulnerable:
-            on = inside(actors[:, j, :2], cw.polygon)
+            on = inside(actors[:, j, :2], cw.polygon) & on_road(actors[:, j, :2], cw.carriageway)
             who = np.where(on & ~occupied, j, who)
             occupied |= on
         for i in _rising(ego_in & occupied):

@@ -17,7 +17,8 @@ file, the key (``actors[2].type``), what was expected and what was found, all at
               trigger: {ego_within_m: 30}}]
     lights: [{id: west, intersection_id: 101, phase_id: 2, stop_line: [[-12, 0], [-12, -3.5]],
               heading_deg: 0, plan: [{state: red, duration_s: 20}, {state: green, duration_s: 15}]}]
-    crosswalks: [{id: west, polygon: [[-11, -8], [-7, -8], [-7, 8], [-11, 8]]}]
+    crosswalks: [{id: west, polygon: [[-11, -8], [-7, -8], [-7, 8], [-11, 8]],
+                  carriageway: [[-11, -3.5], [-7, -3.5], [-7, 3.5], [-11, 3.5]]}]   # optional: road part
     stop_lines: []            # unsignalled stop lines where the ego must come to rest first
     v2x: {enabled: true, rsu: {intersection_id: 101, position: [0, 0]}}
     faults: [{type: gnss_dropout, at_s: 10, duration_s: 5}]
@@ -117,6 +118,9 @@ class Goal:
 class Crosswalk:
     crosswalk_id: str
     polygon: np.ndarray  # (N, 2) m
+    # (M, 2) m outlines of the road surface it crosses: a walker counts as crossing only inside one of them
+    # (the polygon also reaches onto the sidewalks); empty: the whole polygon is road
+    carriageway: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -611,14 +615,16 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
             ck.fail("crosswalks", "a list (from_map needs map.world: district)", "from_map")
         else:
             cws = map_world.crosswalks.values() if isinstance(map_world.crosswalks, Mapping) else map_world.crosswalks
-            crosswalks = [Crosswalk(str(getattr(c, "name", "") or c.id), np.asarray(c.polygon, float)[:, :2])
+            crosswalks = [Crosswalk(str(getattr(c, "name", "") or c.id), np.asarray(c.polygon, float)[:, :2],
+                                    tuple(np.asarray(r, float)[:, :2] for r in getattr(c, "carriageway", ())))
                           for c in cws]
     for i, c in enumerate(ck.items(cw_items, "crosswalks")):
-        cm = ck.mapping(c, f"crosswalks[{i}]", ("id", "polygon"), required=("id", "polygon"))
+        cm = ck.mapping(c, f"crosswalks[{i}]", ("id", "polygon", "carriageway"), required=("id", "polygon"))
         poly = ck.points(cm.get("polygon"), f"crosswalks[{i}].polygon", 3)
+        road = ck.points(cm["carriageway"], f"crosswalks[{i}].carriageway", 3) if "carriageway" in cm else None
         cid = ck.string(cm, "id", f"crosswalks[{i}]")
         if poly is not None and cid is not None:
-            crosswalks.append(Crosswalk(cid, poly))
+            crosswalks.append(Crosswalk(cid, poly, () if road is None else (road,)))
     stop_lines = []
     for i, s in enumerate(ck.items(top.get("stop_lines"), "stop_lines")):
         key = f"stop_lines[{i}]"

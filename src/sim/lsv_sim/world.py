@@ -117,6 +117,7 @@ class Crosswalk:
     name: str
     polygon: np.ndarray  # (K, 2) outline, counter-clockwise
     lanelet_ids: tuple[int, ...]  # road lanelets it crosses
+    carriageway: tuple[np.ndarray, ...] = ()  # (M, 2) outlines of those lanelets: the road part of the crossing
 
 
 @dataclass(frozen=True)
@@ -256,10 +257,10 @@ class World:
         for ll in self.lanelet_map.laneletLayer:
             if ll.attributes["subtype"] != "crosswalk":
                 continue
-            poly = np.array([[p.x, p.y] for p in ll.rightBound] + [[p.x, p.y] for p in reversed(ll.leftBound)])
-            crossed = tuple(sorted(r.id for r in roads if lanelet2.geometry.overlaps2d(ll, r)))
+            crossed = sorted((r for r in roads if lanelet2.geometry.overlaps2d(ll, r)), key=lambda r: r.id)
             name = ll.attributes["lsv:name"] if "lsv:name" in ll.attributes else str(ll.id)
-            self.crosswalks.append(Crosswalk(ll.id, name.removeprefix("crosswalk."), poly, crossed))
+            self.crosswalks.append(Crosswalk(ll.id, name.removeprefix("crosswalk."), _outline(ll),
+                                             tuple(r.id for r in crossed), tuple(_outline(r) for r in crossed)))
         self.crosswalks.sort(key=lambda c: c.id)
 
     def _read_intersections(self) -> None:
@@ -481,6 +482,11 @@ def _offset_right(pts: np.ndarray, dist: float) -> np.ndarray:
 def _get(mapping, key: str, default):
     """``mapping.get`` for lanelet2 attribute and parameter maps, which have no ``get``."""
     return mapping[key] if key in mapping else default  # noqa: SIM401
+
+
+def _outline(ll) -> np.ndarray:
+    """(K, 2) outline of a lanelet: its right bound, then its left bound backwards."""
+    return np.array([[p.x, p.y] for p in ll.rightBound] + [[p.x, p.y] for p in reversed(ll.leftBound)])
 
 
 def _polyline(ls) -> np.ndarray:

@@ -122,6 +122,24 @@ def test_crosswalk_yield() -> None:
     assert evaluate(sc_car, trace(x, np.full(n, 2.0), [on]), SHAPE)["crosswalk_yield_violations"] == []
 
 
+def test_crosswalk_yield_counts_walkers_on_the_carriageway_part_only() -> None:
+    # the crosswalk reaches 2 m onto each sidewalk of a road y in [-3, 3]
+    cw = {"id": "cw", "polygon": [[10, -5], [13, -5], [13, 5], [10, 5]],
+          "carriageway": [[0, -3], [30, -3], [30, 3], [0, 3]]}
+    sc = scenario(crosswalks=[cw], actors=[{"id": "ped", "type": "pedestrian", "waypoints": [[11.5, 3]]}])
+    n = 800
+    x = np.linspace(0.0, 20.0, n)
+    on_road = np.tile([11.5, 2.5, math.pi / 2, 1.2], (n, 1))  # far lane, 0.5 m from the kerb
+    on_sidewalk = np.tile([11.5, 4.0, math.pi / 2, 1.2], (n, 1))  # the crosswalk's sidewalk part
+    s = evaluate(sc, trace(x, np.full(n, 2.0), [on_road]), SHAPE)
+    assert [v["actor"] for v in s["crosswalk_yield_violations"]] == ["ped"]
+    assert evaluate(sc, trace(x, np.full(n, 2.0), [on_sidewalk]), SHAPE)["crosswalk_yield_violations"] == []
+    # without a carriageway the whole polygon counts
+    whole = scenario(crosswalks=[{k: v for k, v in cw.items() if k != "carriageway"}],
+                     actors=[{"id": "ped", "type": "pedestrian", "waypoints": [[11.5, 3]]}])
+    assert len(evaluate(whole, trace(x, np.full(n, 2.0), [on_sidewalk]), SHAPE)["crosswalk_yield_violations"]) == 1
+
+
 def test_deceleration_jerk_rollback() -> None:
     n = 301
     t = np.arange(n) * DT

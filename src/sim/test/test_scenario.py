@@ -6,6 +6,7 @@ import copy
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -126,6 +127,12 @@ def test_default_scenario_in_the_district_uses_the_map() -> None:
     assert (west.intersection_id, west.phase_id) == (101, 2)  # from the map's stop line 10059
     assert west.stop_line[0][0] == pytest.approx(-12.0, abs=1e-3) and west.heading_rad == pytest.approx(0.0, abs=1e-3)
     assert {c.crosswalk_id for c in sc.crosswalks} >= {"west_south"}  # crosswalks: from_map
+    # the road part of west_south (0, -9): the carriageway x in [-3.5, 3.5], not the 4.5 m onto the sidewalks
+    from lsv_sim.evaluation import inside, on_road
+    ws = next(c for c in sc.crosswalks if c.crosswalk_id == "west_south")
+    probe = np.array([[-3.0, -9.0], [0.0, -9.0], [3.0, -9.0], [-5.0, -9.0], [5.0, -9.0]])
+    assert inside(probe, ws.polygon).all()
+    assert on_road(probe, ws.carriageway).tolist() == [True, True, True, False, False]
     d = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
     d["mission"]["goals"][0].update(x=-30, y=-40)  # between the streets
     with pytest.raises(ScenarioError, match=r"mission.goals\[0\]: expected a goal on the map, got '\(-30, -40\): "

@@ -2,8 +2,10 @@
 
 A road user counts for a crosswalk on the route when one of its constant-velocity predictions
 over ``horizon_s`` (now included) lies within ``margin_m`` of the crosswalk polygon *and* within
-``conflict_half_width_m`` of the route across the road (someone waiting on the sidewalk far from
-the kerb, or walking away beyond it, does not hold the vehicle). Tracked objects and V2X
+``KERB_MARGIN_M`` of its carriageway part (the road lanelets it crosses): someone on any lane of
+the road, or at the kerb, holds the vehicle; someone waiting further back on the sidewalk part,
+or walking away across it, does not. The simulator's evaluation (``lsv_sim.evaluation``) counts a
+yield violation for a walker on the carriageway part; the kerb margin keeps some in hand. Tracked objects and V2X
 ``PEDESTRIAN_CROSSING`` hints (advice: can only add a yield) are treated alike. The vehicle stops
 with its front ``stop_margin_m`` before the crosswalk; once the front is on it, stopping there
 would block it, so the vehicle goes on (obstacles in its path are the obstacle behaviour's job).
@@ -18,6 +20,8 @@ import numpy as np
 
 from lsv_planning.behaviours.common import StopPoint, distance_to_polygon
 from lsv_planning.lanelet_map import CrosswalkArea
+
+KERB_MARGIN_M = 1.0  # m beyond the road edge where a walker still counts (about to step off, or just off)
 
 
 @dataclass(frozen=True)
@@ -46,17 +50,23 @@ def predict(w: Walker, horizon_s: float, step_s: float = 0.5) -> np.ndarray:
     return np.stack([w.x + w.vx * t, w.y + w.vy * t], axis=1)
 
 
-def conflicts(cw: CrosswalkAhead, w: Walker, horizon_s: float, margin_m: float, half_width_m: float) -> bool:
-    """True when the walker is on, or within ``horizon_s`` reaches, the part of the crosswalk across the route."""
+def near_carriageway(area: CrosswalkArea, pts: np.ndarray, margin_m: float = KERB_MARGIN_M) -> np.ndarray:
+    """(K,) bool: points (K, 2) within ``margin_m`` of the road the crosswalk crosses (all True without one)."""
+    near = np.zeros(len(pts), dtype=bool) if area.carriageway else np.ones(len(pts), dtype=bool)
+    for road in area.carriageway:
+        near |= distance_to_polygon(pts, road) <= margin_m
+    return near
+
+
+def conflicts(cw: CrosswalkAhead, w: Walker, horizon_s: float, margin_m: float) -> bool:
+    """True when the walker is at, or within ``horizon_s`` reaches, the carriageway part of the crosswalk."""
     p = predict(w, horizon_s)
     near = distance_to_polygon(p, cw.area.polygon) <= margin_m
-    rel = p - cw.centre
-    lat = -np.sin(cw.yaw) * rel[:, 0] + np.cos(cw.yaw) * rel[:, 1]
-    return bool(np.any(near & (np.abs(lat) <= half_width_m)))
+    return bool(np.any(near & near_carriageway(cw.area, p)))
 
 
 def evaluate(crosswalks: Iterable[CrosswalkAhead], walkers: Iterable[Walker], ego_s: float, *, front_m: float,
-             stop_margin_m: float, margin_m: float, horizon_s: float, half_width_m: float,
+             stop_margin_m: float, margin_m: float, horizon_s: float,
              lookahead_m: float) -> tuple[list[StopPoint], list[dict]]:
     """Stop points before crosswalks with a conflicting walker, and a report per crosswalk ahead."""
     ws = list(walkers)
@@ -65,7 +75,7 @@ def evaluate(crosswalks: Iterable[CrosswalkAhead], walkers: Iterable[Walker], eg
         front = ego_s + front_m
         if cw.s_out < ego_s or cw.s_in - front > lookahead_m:
             continue
-        who = [w.label for w in ws if conflicts(cw, w, horizon_s, margin_m, half_width_m)]
+        who = [w.label for w in ws if conflicts(cw, w, horizon_s, margin_m)]
         entered = front > cw.s_in - 0.1
         if who and not entered:
             stops.append(StopPoint(cw.s_in - stop_margin_m - front_m, "crosswalk",
