@@ -30,6 +30,7 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 
 from lsv_common import middleware
+from lsv_common.heartbeat import RUN_ID_KEY, new_run_id
 from lsv_common.params import EXIT_CONFIG_ERROR, ParameterError, build_params, param_fields
 
 T = TypeVar("T")
@@ -89,7 +90,9 @@ class Diagnostics:
 
     ``collect`` returns DiagnosticStatus messages; their names are prefixed with the node's
     name so that a monitor can tell who is speaking. A node that stops publishing here is
-    silent, and the control package treats silence as a fault.
+    silent, and the control package treats silence as a fault. The first status carries a
+    ``run_id`` value, new for every start of the process, so that a monitor sees a restart
+    (``lsv_common.heartbeat``).
     """
 
     def __init__(self, node: Node, collect: Callable[[], list[DiagnosticStatus]], period_s: float = 1.0):
@@ -97,6 +100,7 @@ class Diagnostics:
         self._collect = collect
         self._pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._timer = node.create_timer(period_s, self.publish_now)
+        self.run_id = new_run_id()
 
     def publish_now(self) -> None:
         statuses = self._collect()
@@ -104,6 +108,8 @@ class Diagnostics:
         for s in statuses:
             if not s.name.startswith(prefix):
                 s.name = f"{prefix}: {s.name}" if s.name else prefix
+        if statuses:
+            statuses[0].values.append(KeyValue(key=RUN_ID_KEY, value=self.run_id))
         msg = DiagnosticArray(status=statuses)
         msg.header.stamp = self._node.get_clock().now().to_msg()
         self._pub.publish(msg)

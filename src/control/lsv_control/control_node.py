@@ -19,6 +19,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from std_msgs.msg import String
 
+from lsv_common.heartbeat import RUN_ID_KEY, RestartTracker
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, level_of, load_params, run_node, status
 from lsv_common.rate import FixedRateLoop, set_realtime_priority
 from lsv_control.command_gate import Command, GateParams
@@ -40,6 +41,7 @@ from lsv_control.trajectory import TrajectoryArrays
 from lsv_msgs.msg import TrackedObjectArray, Trajectory, VehicleCommand, VehicleStatus
 
 NS = 1_000_000_000
+RESTART_REPORT_NS = 10 * NS  # a node restart stays a WARN on 'controller: heartbeats' this long (ROS time)
 
 
 def yaw_pitch_from_quaternion(x: float, y: float, z: float, w: float) -> tuple[float, float]:
@@ -108,6 +110,7 @@ class ControllerNode(Node):
         self._status: StatusInput | None = None
         self._objects: ObjectsInput | None = None
         self._diagnostics: dict[str, DiagEntry] = {}
+        self._restarts = RestartTracker()
         self._last: ControlOutput | None = None
         self._last_state_pub_ns = 0
         self._last_warn_ns: dict[str, int] = {}
@@ -184,14 +187,19 @@ class ControllerNode(Node):
         now = self._now_ns()
         own = self.get_name()
         entries = {}
+        runs = {}
         for s in msg.status:
             node = s.name.split(":", 1)[0].strip()
             if node == own:
                 continue
             entries[s.name] = DiagEntry(node, level_of(s), s.message, now)
+            runs.update((node, kv.value) for kv in s.values if kv.key == RUN_ID_KEY)
         horizon = now - int(10 * self.params.diagnostics_timeout_s * NS)
         with self._lock:
             self._diagnostics.update(entries)
+            for node, run_id in runs.items():
+                if self._restarts.update(node, run_id, now):
+                    self.get_logger().warning(f"{node} restarted (a new process on /diagnostics)")
             for name in [k for k, e in self._diagnostics.items() if e.received_ns < horizon]:
                 del self._diagnostics[name]
 
@@ -256,13 +264,19 @@ class ControllerNode(Node):
                        "invalid_inputs_dropped": self._invalid}
         loop_level = OK if self._errors == 0 and self.loop.running else (ERROR if not self.loop.running else WARN)
         statuses = [status("loop", loop_level, "50 Hz loop" if loop_level == OK else "loop errors", loop_values)]
+        now = self._now_ns()
         with self._lock:
             diagnostics = dict(self._diagnostics)
-        silent = self.core.silent_nodes(self.params.advisory_nodes, diagnostics, self._now_ns())
-        statuses.append(status("heartbeats", WARN if silent else OK,
-                               f"silent on /diagnostics: {', '.join(silent)}" if silent else "advisory nodes alive",
+            restarted = self._restarts.recent(now, RESTART_REPORT_NS)
+            restarts = dict(self._restarts.restarts)
+        silent = self.core.silent_nodes(self.params.advisory_nodes, diagnostics, now)
+        problems = ([f"silent on /diagnostics: {', '.join(silent)}"] if silent else []) + (
+            [f"restarted: {', '.join(restarted)}"] if restarted else [])
+        statuses.append(status("heartbeats", WARN if problems else OK,
+                               "; ".join(problems) if problems else "advisory nodes alive, no restarts",
                                {"advisory_nodes": ", ".join(self.params.advisory_nodes) or "-",
-                                "silent": ", ".join(silent) or "-"}))
+                                "silent": ", ".join(silent) or "-",
+                                "restarts": ", ".join(f"{n} x{c}" for n, c in sorted(restarts.items())) or "-"}))
         if out is None:
             statuses.append(status("mrm", WARN, "no control cycle yet"))
             return statuses

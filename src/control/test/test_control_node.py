@@ -17,7 +17,7 @@ PARAMS = Path(__file__).resolve().parents[1] / "config" / "controller.param.yaml
 @pytest.mark.slow
 def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None:
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
     from geometry_msgs.msg import Pose
     from nav_msgs.msg import Odometry
     from std_msgs.msg import String
@@ -45,7 +45,8 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
             p.pose.position.x = 0.5 * i
             p.pose.orientation.w = 1.0
             traj.points.append(p)
-        feed = {"odom": True}
+        feed = {"odom": True, "v2x_run": "1-a"}
+        diags = MessageRecorder(node, DiagnosticArray, "/diagnostics")
 
         def publish() -> None:
             odom = Odometry()
@@ -61,6 +62,9 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
             pubs["objects"].publish(objs)
             pubs["diag"].publish(DiagnosticArray(status=[DiagnosticStatus(name="localizer: ekf", level=b"\x00"),
                                                          DiagnosticStatus(name="can_bridge: bus", level=b"\x00")]))
+            v2x = DiagnosticStatus(name="v2x_client: receive", level=b"\x00")
+            v2x.values.append(KeyValue(key="run_id", value=feed["v2x_run"]))
+            pubs["diag"].publish(DiagnosticArray(status=[v2x]))
 
         node.create_timer(0.02, publish)
         assert spin_until(node, lambda: any(m.data.startswith("NORMAL") for m in states.messages), 20.0), proc.log()
@@ -69,6 +73,20 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
         assert 35 <= commands.count - n0 <= 65  # 50 Hz
         assert commands.messages[-1].acceleration_mps2 > 0.0  # accelerating towards 2 m/s
         assert commands.messages[-1].enable and not commands.messages[-1].parking_brake
+
+        # the V2X client comes back as a new process (a respawn quicker than the heartbeat timeout):
+        # reported on /diagnostics, and the vehicle carries on (V2X is advice)
+        def heartbeats(msgs):
+            return [st for m in msgs for st in m.status if st.name == "controller: heartbeats"]
+        assert not any("restarted" in st.message for st in heartbeats(diags.messages))
+        feed["v2x_run"] = "2-b"
+        d0 = diags.count
+        assert spin_until(node, lambda: any("restarted: v2x_client" in st.message
+                                            for st in heartbeats(diags.messages[d0:])), 5.0), proc.log()
+        hb = next(st for st in heartbeats(diags.messages[d0:]) if "restarted" in st.message)
+        assert hb.level == DiagnosticStatus.WARN
+        assert {kv.key: kv.value for kv in hb.values}["restarts"] == "v2x_client x1"
+        assert states.messages[-1].data.startswith("NORMAL")
 
         feed["odom"] = False
         k = states.count
