@@ -43,12 +43,15 @@ def test_load_params_names_the_node_and_the_problem(ros):
 
 def test_diagnostics_are_published_with_the_node_name(ros):
     node = rclpy.create_node("diag_src")
-    Diagnostics(node, lambda: [status("loop", WARN, "late", {"overruns": 3, "p99_ms": 1.23456})], period_s=0.1)
+    diag = Diagnostics(node, lambda: [status("loop", WARN, "late", {"overruns": 3, "p99_ms": 1.23456})],
+                       period_s=0.1)
     rec = MessageRecorder(node, DiagnosticArray, "/diagnostics")
     assert spin_until(node, lambda: rec.count >= 2, 5.0)
     s = rec.last.status[0]
     assert s.name == "diag_src: loop" and level_of(s) == WARN and s.message == "late"
-    assert {kv.key: kv.value for kv in s.values} == {"overruns": "3", "p99_ms": "1.235"}
+    # the run id (one per process start) rides on the first status, the same in every message
+    assert {kv.key: kv.value for kv in s.values} == {"overruns": "3", "p99_ms": "1.235", "run_id": diag.run_id}
+    assert rec.messages[0].status[0].values[-1].value == diag.run_id
     node.destroy_node()
 
 

@@ -20,6 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
 
 from lsv_common.node import Diagnostics, load_params, run_node, status
+from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_localization.ekf import EkfParams
 from lsv_localization.localizer import Estimate, Localizer, LocalizerParams
 from lsv_msgs.msg import VehicleStatus
@@ -70,8 +71,7 @@ class LocalizerNode(Node):
         self.params = load_params(self, LocalizerParams)
         self.core = Localizer(self.params, load_params(self, EkfParams))
         self._published = 0
-        self._last_stamp_ns: dict[str, int] = {}
-        self._repeated = {"gnss": 0, "imu": 0}
+        self._stamps = RepeatedStamps()  # a frozen GNSS or IMU driver repeats its last sample
         # 2. inputs and outputs
         self.create_subscription(NavSatFix, "~/input/gnss", self._on_gnss, 10)
         self.create_subscription(Imu, "~/input/imu", self._on_imu, 50)
@@ -88,13 +88,8 @@ class LocalizerNode(Node):
     def _new_sample(self, sensor: str, msg: NavSatFix | Imu) -> bool:
         """False for a sample whose stamp equals the previous one: a frozen sensor driver repeating
         itself is no news, so the sensor ages and goes stale in the core (and says so on
-        /diagnostics). Unstamped samples (0) cannot be told apart and count as new."""
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        if stamp_ns != 0 and stamp_ns == self._last_stamp_ns.get(sensor):
-            self._repeated[sensor] += 1
-            return False
-        self._last_stamp_ns[sensor] = stamp_ns
-        return True
+        /diagnostics)."""
+        return self._stamps.is_new(sensor, stamp_to_ns(msg.header.stamp))
 
     def _on_gnss(self, msg: NavSatFix) -> None:
         if not self._new_sample("gnss", msg):
@@ -140,8 +135,8 @@ class LocalizerNode(Node):
         level, message, values = self.core.health(self._now_ns())
         values = dict(values)
         values["odometry_published"] = self._published
-        values["gnss_repeated"] = self._repeated["gnss"]
-        values["imu_repeated"] = self._repeated["imu"]
+        values["gnss_repeated"] = self._stamps.repeated.get("gnss", 0)
+        values["imu_repeated"] = self._stamps.repeated.get("imu", 0)
         return [status("ekf", level, message, values)]
 
 

@@ -24,6 +24,7 @@ from sensor_msgs.msg import Image
 from lsv_common.convert import ConversionError, from_image, to_image
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
+from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import DetectedObject, DetectedObjectArray
 from lsv_perception.camera.detector import CameraDetector, Detections, DetectorConfig, frame_is_stale
 
@@ -75,6 +76,7 @@ class CameraDetectorNode(Node):
             f"model {self.detector.model_path} ({self.detector.config.layout}, input {self.detector.input_w}x"
             f"{self.detector.input_h}, {len(self.detector.labels)} classes) on {self.detector.providers}")
         self.frames = self.processed = self.stale = self.rejected = 0
+        self.stamps = RepeatedStamps()  # a frozen driver re-sending its last frame is dropped, not processed
         self.last_frame_mono: float | None = None
         self.last_error = ""
         self.infer_ms: collections.deque[float] = collections.deque(maxlen=100)
@@ -90,8 +92,12 @@ class CameraDetectorNode(Node):
     def _on_image(self, msg: Image) -> None:
         t0 = time.perf_counter()
         self.frames += 1
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        if not self.stamps.is_new("image", stamp_ns):
+            self.get_logger().warning(f"camera frame repeated with the same stamp ({self.stamps.in_a_row['image']} in "
+                                      "a row): a frozen camera driver? dropped", throttle_duration_sec=1.0)
+            return
         self.last_frame_mono = time.monotonic()
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         if frame_is_stale(stamp_ns, self.get_clock().now().nanoseconds, self.params.max_frame_age_s):
             self.stale += 1
             self.get_logger().warning(f"skipping camera frames older than {self.params.max_frame_age_s} s "
@@ -129,6 +135,7 @@ class CameraDetectorNode(Node):
 
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
         values = {"frames": self.frames, "processed": self.processed, "stale_skipped": self.stale,
+                  "repeated_skipped": self.stamps.repeated.get("image", 0),
                   "rejected": self.rejected, "providers": ",".join(self.detector.providers)}
         if self.infer_ms:
             ms = np.asarray(self.infer_ms)
@@ -136,7 +143,9 @@ class CameraDetectorNode(Node):
             values.update(inference_ms_mean=float(ms.mean()), inference_ms_max=float(ms.max()),
                           frame_ms_p95=float(np.percentile(total, 95)))
         if self.last_frame_mono is None or time.monotonic() - self.last_frame_mono > NO_FRAME_WARN_S:
-            level, message = WARN, "no camera frames"
+            frozen = self.stamps.in_a_row.get("image", 0)
+            level, message = WARN, (f"no new camera frames (the last one repeated {frozen} times: camera frozen)"
+                                    if frozen else "no camera frames")
         elif self.rejected and self.processed == 0:
             level, message = ERROR, f"every camera frame rejected: {self.last_error}"
         elif self.stale and self.processed == 0:

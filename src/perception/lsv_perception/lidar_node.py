@@ -28,6 +28,7 @@ from sensor_msgs.msg import PointCloud2
 from lsv_common.convert import ConversionError, from_pointcloud2
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
+from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import DetectedObject, DetectedObjectArray
 from lsv_perception.lidar.pipeline import LidarConfig, LidarPipeline, LidarResult
 from lsv_perception.lidar.transform import LidarExtrinsics, PoseBuffer, boxes_to_frame, matrix_from_pose
@@ -74,6 +75,7 @@ class LidarDetectorNode(Node):
                                "classifier: geometric rules (classifier.type: geometric): no model")
         self.poses = PoseBuffer()
         self.clouds = self.bad_clouds = self.map_published = self.no_odometry = 0
+        self.stamps = RepeatedStamps()  # a frozen driver re-sending its last cloud is dropped, not processed
         self.last_cloud_mono: float | None = None
         self.last_result: LidarResult | None = None
         self.last_error = ""
@@ -97,6 +99,12 @@ class LidarDetectorNode(Node):
     def _on_cloud(self, msg: PointCloud2) -> None:
         t0 = time.perf_counter()
         self.clouds += 1
+        if not self.stamps.is_new("cloud", stamp_to_ns(msg.header.stamp)):
+            # the same cloud again: no news of the world, so nothing is published and the tracker's lidar input
+            # goes stale (a frozen world must not look alive)
+            self.get_logger().warning(f"point cloud repeated with the same stamp ({self.stamps.in_a_row['cloud']} in "
+                                      "a row): a frozen lidar driver? dropped", throttle_duration_sec=1.0)
+            return
         self.last_cloud_mono = time.monotonic()
         # 3. convert and validate
         try:
@@ -129,6 +137,7 @@ class LidarDetectorNode(Node):
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
         r = self.last_result
         values: dict[str, object] = {"clouds": self.clouds, "bad_clouds": self.bad_clouds,
+                                     "repeated_clouds": self.stamps.repeated.get("cloud", 0),
                                      "map_published": self.map_published, "no_odometry": self.no_odometry}
         if self.total_ms:
             values["processing_ms_last"] = float(self.total_ms[-1])
@@ -140,8 +149,11 @@ class LidarDetectorNode(Node):
         if self.last_odometry_offset_s is not None:
             values["odometry_offset_s"] = float(self.last_odometry_offset_s)
         since = None if self.last_cloud_mono is None else time.monotonic() - self.last_cloud_mono
+        frozen = self.stamps.in_a_row.get("cloud", 0)
         if since is None or since > self.params.cloud_timeout_s:
-            level, message = ERROR, "no point cloud" + ("" if since is None else f" for {since:.1f} s")
+            level, message = ERROR, ("no new point cloud" if frozen else "no point cloud") + (
+                "" if since is None else f" for {since:.1f} s") + (
+                f" (the last one repeated {frozen} times: lidar frozen)" if frozen else "")
         elif self.last_error and self.bad_clouds and r is None:
             level, message = ERROR, f"every cloud rejected: {self.last_error}"
         elif self.last_odometry_offset_s is None or self.last_odometry_offset_s > self.params.odometry_max_offset_s:
