@@ -48,6 +48,7 @@ KEEP_TOPICS = (
     "/clock",
     "/sensing/gnss/fix", "/sensing/imu", "/vehicle/status",  # localizer inputs
     "/localization/odometry",  # localizer output; planner / controller / v2x_client input
+    "/v2x/datagrams",  # v2x_client input (what the RSU sent over UDP, undecoded)
     "/v2x/traffic_signals", "/v2x/hints", "/v2x/objects",  # v2x_client outputs; planner inputs
     "/planning/mission_goal", "/planning/trajectory", "/planning/decision",  # planner in / out
     "/vehicle/command", "/control/mrm_state", "/diagnostics",  # controller out; heartbeats in

@@ -1,7 +1,10 @@
 """``v2x_client`` node: C-V2X messages from the OBU over UDP -> signals, hints and objects.
 
 1. Receive: a non-blocking UDP socket drained by a short-period timer (no thread), each
-   datagram handed to the core with the ROS clock's now.
+   datagram handed to the core with the ROS clock's now and, with ``publish_datagrams``,
+   republished undecoded on ``~/output/datagrams`` (lsv_msgs/V2xDatagram) so that a recording
+   holds what the OBU sent. ``datagram_source: topic`` takes the datagrams from
+   ``~/input/datagrams`` instead (a recording replayed, with ``use_sim_time``): no socket.
 2. Ego: ``~/input/odometry`` (nav_msgs/Odometry in the map frame). Without a fresh pose the
    position-dependent messages (BSM, RSM, RSI) are dropped and counted as ``no_ego_pose``
    and a WARN is raised: V2X is advice, never permission, and a position that cannot be
@@ -30,6 +33,7 @@ from lsv_msgs.msg import (
     DetectedObjectArray,
     TrafficSignal,
     TrafficSignalArray,
+    V2xDatagram,
     V2xHint,
     V2xHintArray,
 )
@@ -85,27 +89,37 @@ class V2xClientNode(Node):
         self.params = load_params(self, V2xClientParams)
         self.core = V2xClientCore(self.params)
         p = self.params
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            self._sock.bind((p.bind_address, p.port))
-        except OSError as err:  # address in use / not on this host: a configuration problem, said in one line
-            self._sock.close()
-            raise ParameterError(f"cannot receive UDP on {p.bind_address}:{p.port}: {err.strerror} "
-                                 "(parameters 'bind_address' and 'port')") from err
-        self._sock.setblocking(False)
+        self._sock: socket.socket | None = None
+        self._pub_datagrams = None
+        if p.datagram_source == "udp":
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self._sock.bind((p.bind_address, p.port))
+            except OSError as err:  # address in use / not on this host: a configuration problem, said in one line
+                self._sock.close()
+                raise ParameterError(f"cannot receive UDP on {p.bind_address}:{p.port}: {err.strerror} "
+                                     "(parameters 'bind_address' and 'port')") from err
+            self._sock.setblocking(False)
+            if p.publish_datagrams:
+                self._pub_datagrams = self.create_publisher(V2xDatagram, "~/output/datagrams", 100)
+        else:
+            self.create_subscription(V2xDatagram, "~/input/datagrams", self._on_datagram, 100)
         self._internal_errors = 0
         self._last_received = self._last_bad = 0
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
         self._pub_hints = self.create_publisher(V2xHintArray, "~/output/hints", 10)
         self._pub_objects = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
         self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 10)
-        self.create_timer(p.receive_period_s, self._on_receive)
+        if self._sock is not None:
+            self.create_timer(p.receive_period_s, self._on_receive)
         self.create_timer(p.publish_period_s, self._on_publish)
         self._diagnostics = Diagnostics(self, self._collect)
-        self.get_logger().info(f"receiving {p.profile} V2X on udp://{p.bind_address}:{p.port}")
+        where = f"udp://{p.bind_address}:{p.port}" if self._sock is not None else "~/input/datagrams (replay)"
+        self.get_logger().info(f"receiving {p.profile} V2X on {where}")
 
     def close(self) -> None:
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
@@ -124,12 +138,23 @@ class V2xClientNode(Node):
             except OSError as err:  # e.g. ICMP errors reported on the socket: keep receiving
                 self.get_logger().warning(f"UDP receive error: {err}", throttle_duration_sec=1.0)
                 return
-            try:
-                self.core.receive(data, f"{addr[0]}:{addr[1]}", now_ns)
-            except Exception as err:  # noqa: BLE001 - the loop must survive a core bug; counted and logged
-                self._internal_errors += 1
-                self.get_logger().error(f"V2X datagram from {addr} raised {type(err).__name__}: {err}",
-                                        throttle_duration_sec=1.0)
+            source = f"{addr[0]}:{addr[1]}"
+            if self._pub_datagrams is not None:
+                msg = V2xDatagram(source=source, data=data)
+                msg.header.stamp = to_time(now_ns)
+                self._pub_datagrams.publish(msg)
+            self._handle(data, source, now_ns)
+
+    def _on_datagram(self, msg: V2xDatagram) -> None:
+        self._handle(bytes(msg.data), msg.source or "replay", self._now_ns())
+
+    def _handle(self, data: bytes, source: str, now_ns: int) -> None:
+        try:
+            self.core.receive(data, source, now_ns)
+        except Exception as err:  # noqa: BLE001 - the loop must survive a core bug; counted and logged
+            self._internal_errors += 1
+            self.get_logger().error(f"V2X datagram from {source} raised {type(err).__name__}: {err}",
+                                    throttle_duration_sec=1.0)
 
     # 2. ego
     def _on_odometry(self, msg: Odometry) -> None:

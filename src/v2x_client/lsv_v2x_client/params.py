@@ -16,6 +16,12 @@ from lsv_v2x_client.hints import HintParams
 class V2xClientParams:
     profile: str = field(metadata=spec("V2X message set: a codec profile registered in lsv_v2x_client.codec, "
                                        "e.g. csae53 (T/CSAE 53-2020)"))
+    datagram_source: str = field(metadata=spec(
+        "where datagrams come from: udp (the OBU, bind_address:port) or topic (lsv_msgs/V2xDatagram on "
+        "~/input/datagrams: a recording replayed)", choices=("udp", "topic")))
+    publish_datagrams: bool = field(metadata=spec(
+        "republish every datagram received over UDP, undecoded, on ~/output/datagrams (so that recordings can "
+        "replay the V2X client)"))
     bind_address: str = field(metadata=spec("UDP address to receive the OBU's datagrams on (127.0.0.1 = this "
                                             "computer only; the OBU's network interface address on a vehicle)"))
     port: int = field(metadata=spec("UDP port", min=1, max=65535))

@@ -141,3 +141,64 @@ def test_node_warns_when_datagrams_are_undecodable() -> None:
         if test is not None:
             test.destroy_node()
         rclpy.shutdown(context=ctx)
+
+
+def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
+    """What the OBU sent is on ~/output/datagrams byte for byte; a client with ``datagram_source: topic``
+    fed from that topic (a recording replayed) decodes the same signals without a socket."""
+    from rclpy.parameter import Parameter
+
+    from lsv_msgs.msg import V2xDatagram
+
+    port = free_udp_port()
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"])
+    live = replay = test = None
+    try:
+        live = V2xClientNode(context=ctx)
+        replay = V2xClientNode(context=ctx, cli_args=[
+            "--ros-args", "-r", "__node:=v2x_replay", "-r", "~/input/datagrams:=/v2x_client/output/datagrams"],
+            parameter_overrides=[Parameter("datagram_source", Parameter.Type.STRING, "topic")])
+        test = rclpy.create_node("v2x_replay_test", context=ctx)
+        executor = SingleThreadedExecutor(context=ctx)
+        for n in (live, replay, test):
+            executor.add_node(n)
+        assert replay._sock is None  # no UDP socket in topic mode
+        datagrams = MessageRecorder(test, V2xDatagram, "/v2x_client/output/datagrams", 100)
+        live_signals = MessageRecorder(test, TrafficSignalArray, "/v2x_client/output/traffic_signals")
+        replayed = MessageRecorder(test, TrafficSignalArray, "/v2x_replay/output/traffic_signals")
+        assert spin_until(executor, lambda: test.count_subscribers("/v2x_client/output/datagrams") >= 2, 5.0)
+        codec = Codec()
+        sent = []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            last_send = [0.0]
+
+            def fed() -> bool:
+                if time.monotonic() - last_send[0] >= 0.1:  # the RSU's 10 Hz
+                    last_send[0] = time.monotonic()
+                    moy, ms = time_fields(live.get_clock().now().nanoseconds)
+                    for msg in (samples.map_message(), samples.spat_message(len(sent) % 128, moy, ms,
+                                                                            red_phases=(1, 3))):
+                        sent.append(codec.encode(msg))
+                        tx.sendto(sent[-1], ("127.0.0.1", port))
+                return any(len(m.signals) == 8 for m in replayed.messages)
+
+            assert spin_until(executor, fed, 10.0, step_s=0.1), (datagrams.count, replayed.count)
+        first = datagrams.messages[0]
+        assert bytes(first.data) in sent and first.source.startswith("127.0.0.1:")
+        assert first.header.stamp.sec > 0
+        assert replay._pub_datagrams is None  # a replaying client never echoes the recording
+
+        def states(msgs):
+            return sorted((s.intersection_id, s.phase_id, s.state) for s in msgs[-1].signals)
+        assert any(len(m.signals) == 8 for m in live_signals.messages)
+        assert states([m for m in replayed.messages if len(m.signals) == 8]) == \
+            states([m for m in live_signals.messages if len(m.signals) == 8])
+    finally:
+        for n in (live, replay):
+            if n is not None:
+                n.close()
+                n.destroy_node()
+        if test is not None:
+            test.destroy_node()
+        rclpy.shutdown(context=ctx)
