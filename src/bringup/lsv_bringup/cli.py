@@ -103,6 +103,16 @@ def _sim(ns: argparse.Namespace) -> int:
         if bag.exists():
             print(f"lsv sim: error: bag folder {bag} exists already", file=sys.stderr)
             return EXIT_USAGE
+    from lsv_sim.scenario import ScenarioError, read_document, whole_stack_problem
+
+    try:
+        why = whole_stack_problem(read_document(ns.scenario))
+    except ScenarioError as err:
+        print(f"lsv sim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if why is not None:
+        print(f"lsv sim: error: scenario {ns.scenario}: {why}", file=sys.stderr)
+        return EXIT_USAGE
     if "ROS_DOMAIN_ID" not in os.environ:  # a simulated vehicle never joins a real graph (domain 0) by accident
         os.environ["ROS_DOMAIN_ID"] = str(middleware.private_domain_id(os.getpid()))
     print(f"lsv sim: ROS domain {os.environ['ROS_DOMAIN_ID']} (set ROS_DOMAIN_ID to choose; "

@@ -81,11 +81,13 @@ def scenario_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.yaml") if p.is_file())
 
 
-def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | None = None
+def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | None = None,
+              skipped: list[str] | None = None
               ) -> tuple[list[tuple[RunSpec, dict[str, Any], dict[str, Any]]], list[str]]:
     """(run spec, perturbed document, what changed) for every scenario x seed; and the problems
-    (unreadable files, names in ``only`` that match nothing)."""
-    from lsv_sim.scenario import ScenarioError, randomize, read_document
+    (unreadable files, names in ``only`` that match nothing). Scenarios the whole stack cannot run
+    (``lsv_sim.scenario.whole_stack_problem``) are left out and named in ``skipped``, with the reason."""
+    from lsv_sim.scenario import ScenarioError, randomize, read_document, whole_stack_problem
 
     runs, problems, matched = [], [], set()
     for path in files:
@@ -100,6 +102,11 @@ def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | Non
             if not hit:
                 continue
             matched |= hit
+        why = whole_stack_problem(doc)
+        if why is not None:
+            if skipped is not None:
+                skipped.append(f"{path.stem}: {why}")
+            continue
         rel = path.parent.name if path.parent.name == "faults" else ""
         label = f"{rel}/{path.stem}" if rel else path.stem
         for k in range(seeds):
@@ -336,7 +343,8 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
              f"{suite['totals']['failed']} failed; {suite['totals']['collisions']} collision(s), "
              f"{suite['totals']['violations']} violation(s); seeds {suite['seeds']}, jobs {suite['jobs']}, "
              f"{suite['wall_s']:.0f} s wall",
-             f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}", "",
+             f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}",
+             *(f"- skipped {line}" for line in suite.get("skipped", [])), "",
              "## Runs", "",
              "| scenario | seed | result | collisions | violations | min distance (m) | goal | driven (m) | "
              "wall (s) | plots | problems |", "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -412,7 +420,10 @@ def run(ns: argparse.Namespace) -> int:
         return EXIT_USAGE
     report = ns.report.resolve()
     only = list(CI_SUBSET) if ns.subset == "ci" else ns.only
-    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only)
+    skipped: list[str] = []
+    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only, skipped)
+    for line in skipped:
+        print(f"lsv suite: skipped {line}", flush=True)
     for p in problems:
         print(f"lsv suite: error: {p}", file=sys.stderr)
     if problems or not plan:
@@ -492,6 +503,7 @@ def run(ns: argparse.Namespace) -> int:
                    "violations": sum(r["violations"] or 0 for r in done),
                    "faults": len(fault_rows(done)),
                    "faults_without_standstill": sum(f["time_to_standstill_s"] is None for f in fault_rows(done))},
+        "skipped": skipped,
         "runs": done,
     }
     report.mkdir(parents=True, exist_ok=True)

@@ -875,3 +875,15 @@ def read_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ScenarioError(f"{p}: invalid scenario: expected a mapping at the top level")
     return data
+
+
+def whole_stack_problem(doc: Mapping[str, Any]) -> str | None:
+    """Why a scenario document cannot run with the whole stack (None: it can). A synthetic world has
+    no Lanelet2 map, so the planner would plan on another map than the one simulated (the district's,
+    by default): such scenarios exercise the simulator core alone (its tests), not the stack."""
+    m = doc.get("map")
+    world = m.get("world", "synthetic") if isinstance(m, Mapping) else "synthetic"
+    if world == "synthetic":
+        return ("map.world is synthetic: no Lanelet2 map for the planner (a simulator-core scenario); "
+                "the whole stack needs map.world: district")
+    return None
