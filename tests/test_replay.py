@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/replay/: pytest runs with --import-mode=importlib
 from replay import compare
-from replay.harness import CONTROLLER, LOCALIZER, PLANNER, replay, replayed
+from replay.harness import CONTROLLER, LIDAR_DETECTOR, LOCALIZER, PLANNER, TRACKER, V2X_CLIENT, replay, replayed
 
 DATA = Path(__file__).resolve().parent / "data"
 NS = 1_000_000_000
@@ -31,6 +31,8 @@ WINDOWS = {"red_light_crosswalk": (12.0, 23.0),  # approach to the red light .. 
 EMERGENCY_MIN_S = 2.5  # s, shortest emergency state (yielding, clearing, normal) compared with the reference
 SETTLE_S = 2.5  # s after a window's start that are not compared: a node started mid-drive collects its inputs
 BAGS = ("red_light_crosswalk", "emergency_vehicle", "gnss_dropout")
+V2X_BAGS = ("red_light_crosswalk", "emergency_vehicle")  # recorded with the road-side unit on
+PERCEPTION_BAG = "perception_lidar"  # lidar scans + ground truth (tools/record_perception_bag.py)
 MAX_DATA_MB = 30.0
 
 # ground-truth bounds (stated in tests/data/README.md)
@@ -83,10 +85,11 @@ def test_ci_bags_are_small_and_readable_by_rosbags_alone():
     from rosbags.rosbag2 import Reader
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-    ours = [p for name in BAGS for p in (*(DATA / name).iterdir(), *DATA.glob(f"{name}.*.json"))]
+    every = (*BAGS, PERCEPTION_BAG)
+    ours = [p for name in every for p in (*(DATA / name).iterdir(), *DATA.glob(f"{name}.*.json"))]
     total = sum(p.stat().st_size for p in ours)
     assert total / 1e6 <= MAX_DATA_MB, f"the replay bags hold {total / 1e6:.1f} MB, more than {MAX_DATA_MB} MB"
-    for name in BAGS:
+    for name in every:
         store = get_typestore(Stores.EMPTY)
         seen: dict[str, int] = {}
         with Reader(DATA / name) as reader:
@@ -99,10 +102,14 @@ def test_ci_bags_are_small_and_readable_by_rosbags_alone():
                     seen[conn.topic] = conn.msgcount
                 if len(seen) == len(reader.connections):
                     break
-        for gt in ("/sim/ground_truth/odometry", "/sim/ground_truth/objects", "/sim/ground_truth/traffic_signals",
-                   "/clock", "/planning/mission_goal"):
+        wanted = ("/sim/ground_truth/odometry", "/sim/ground_truth/objects", "/clock") + (
+            ("/sensing/lidar/points",) if name == PERCEPTION_BAG else
+            ("/sim/ground_truth/traffic_signals", "/planning/mission_goal")) + (
+            ("/v2x/datagrams",) if name in V2X_BAGS else ())
+        for gt in wanted:
             assert seen.get(gt), f"{name}: no {gt}"
-        assert facts(name)["summary"]["completed"], f"{name}: the recorded scenario did not run to its end"
+        if name != PERCEPTION_BAG:
+            assert facts(name)["summary"]["completed"], f"{name}: the recorded scenario did not run to its end"
 
 
 # -- planner ----------------------------------------------------------------------------------
@@ -272,3 +279,157 @@ def test_regression_comparison_catches_real_changes_and_ignores_jitter():
     assert compare.compare_events(compare.planner_summary(_run(134.7, 21.5))["events"], ref["events"]) == []
     late = compare.compare_events(slow["events"], ref["events"])
     assert any("'cruise' at 24.00 s" in p for p in late), late
+
+
+# -- v2x_client -------------------------------------------------------------------------------------
+
+V2X_SIGNAL_AGREEMENT = 0.95  # share of (replayed output, signal group) samples whose state is the ground truth's
+V2X_CHANGE_TOL_S = 0.5  # s around a ground-truth light change where either state counts
+
+
+def _truth_at(truth: list[tuple[int, dict]], t_ns: int) -> tuple[dict, int]:
+    """The ground-truth signal states in force at ``t_ns`` and the time to the nearest change (ns)."""
+    times = [ts for ts, _ in truth]
+    k = max(0, int(np.searchsorted(times, t_ns, side="right")) - 1)
+    changes = [ts for (ts, s), (_, prev) in zip(truth[1:], truth[:-1], strict=True) if s != prev]
+    near = min((abs(t_ns - c) for c in changes), default=10**18)
+    return truth[k][1], near
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", V2X_BAGS)
+def test_v2x_client_replay(tmp_path, update_refs, name):
+    """The recorded UDP datagrams (what the road-side unit sent) decoded again by a v2x_client with
+    ``datagram_source: topic``: its signal states are the simulator's lights (red_light_crosswalk: SPaT
+    and MAP), the emergency vehicle's BSMs become a hint before it passes (emergency_vehicle), and the
+    outputs match the stored reference."""
+    result = replay(DATA / name, [V2X_CLIENT], RATE, tmp_path, *WINDOWS[name])
+    t0, bag = read_bag(name, ["/sim/ground_truth/traffic_signals", "/sim/ground_truth/objects",
+                              "/sim/ground_truth/odometry", "/v2x/datagrams"])
+    assert bag["/v2x/datagrams"], f"{name}: the bag holds no V2X datagrams (re-record: make record-ci-bags)"
+    signals = result.outputs[replayed("/v2x/traffic_signals")]
+    hints = result.outputs[replayed("/v2x/hints")]
+    assert len(signals) > 50 and len(hints) > 50, \
+        "the v2x_client published (almost) nothing:\n" + result.logs["v2x_client"][-3000:]
+    settle_ns = t0 + round((WINDOWS[name][0] + SETTLE_S) * NS)
+
+    if name == "red_light_crosswalk":  # ground truth: every signal group the RSU reports is in its light's state
+        truth = [(ts, compare.signal_states(arr)) for ts, arr in bag["/sim/ground_truth/traffic_signals"]]
+        agree = total = 0
+        for ts, arr in signals:
+            if ts < settle_ns:
+                continue
+            state, near_ns = _truth_at(truth, ts)
+            for group, got in compare.signal_states(arr).items():
+                if group in state and near_ns > V2X_CHANGE_TOL_S * NS:
+                    total += 1
+                    agree += got == state[group]
+        assert total > 100, f"only {total} replayed signal states could be checked against the ground truth"
+        assert agree / total >= V2X_SIGNAL_AGREEMENT, f"{agree} of {total} replayed signal states match the lights"
+
+    if name == "emergency_vehicle":  # the ambulance's BSMs: an emergency-vehicle hint before it passes the ego
+        odom = bag["/sim/ground_truth/odometry"]
+        t_pass = next((ts for ts, arr in bag["/sim/ground_truth/objects"]
+                       for o in arr.objects if o.classification == 8
+                       and o.pose.pose.position.x > _gt_x(odom, np.array([ts]))[0]), None)
+        assert t_pass is not None
+        first = next((ts for ts, arr in hints if any(h.type == 3 for h in arr.hints)), None)
+        assert first is not None and first < t_pass, "no emergency-vehicle hint before the ambulance passed"
+
+    # regression: the state sequence of every signal group and of the hint types
+    got = compare.v2x_summary(signals, hints, t0, WINDOWS[name][0] + SETTLE_S)
+    check("v2x_client", name, got, update_refs, compare.compare_v2x)
+
+
+# -- perception: lidar_detector -> tracker --------------------------------------------------------
+
+PERCEPTION_RANGE_M = 25.0  # m from the lidar: the truth a track must be found for
+PERCEPTION_MATCH_M = 2.0  # m, track centre to truth centre, one-to-one (Hungarian)
+PERCEPTION_WARMUP_S = 1.0  # s, a track is confirmed after a few scans
+PERCEPTION_RECALL_MIN = 0.8  # matched truth / truth in range (the bag's scene has no fully hidden object)
+# m, position error (track centre to truth centre) of the matched tracks, (median, p95) by class. A car
+# seen from one end or side only has its box centre up to half its length (2.25 m) off: the L-shape box
+# covers the visible returns (measured on this bag: car median 1.3 m, p95 1.9 m; pedestrians 0.18 / 0.44 m,
+# the cyclist 0.19 / 0.21 m). Fitting a car's known dimensions to a partial view would tighten it.
+PERCEPTION_ERROR_M = {"pedestrian": (0.3, 0.8), "cyclist": (0.5, 1.2), "car": (1.6, 2.25)}
+PERCEPTION_CLASSES = {1: "car", 4: "cyclist", 6: "pedestrian"}  # lsv_msgs DetectedObject.CLASS_*
+
+
+def perception_metrics(tracks: list[tuple[int, object]], truth: list[tuple[int, object]],
+                       odom: list[tuple[int, object]], t0_ns: int) -> dict:
+    """Per /perception/objects message (after the warm-up): confirmed tracks matched to the truth in range."""
+    from scipy.optimize import linear_sum_assignment
+
+    def stamp(m) -> int:
+        return m.header.stamp.sec * NS + m.header.stamp.nanosec
+
+    t_truth = np.array([stamp(m) for _, m in truth])
+    t_odom = np.array([stamp(m) for _, m in odom])
+    found = in_range = frames = 0
+    errors: dict[str, list[float]] = {c: [] for c in PERCEPTION_CLASSES.values()}
+    ids: set[int] = set()
+    for _, msg in tracks:
+        ts = stamp(msg)
+        if (ts - t0_ns) / NS < PERCEPTION_WARMUP_S:
+            continue
+        frames += 1
+        gt = truth[int(np.argmin(np.abs(t_truth - ts)))][1]
+        ego = odom[int(np.argmin(np.abs(t_odom - ts)))][1].pose.pose.position
+        lidar_xy = np.array([ego.x + 1.2, ego.y])  # the lidar is 1.2 m ahead of base_link (sensors.param.yaml)
+        objs = [o for o in gt.objects if o.classification in PERCEPTION_CLASSES]
+        truth_xy = np.array([[o.pose.pose.position.x, o.pose.pose.position.y] for o in objs]).reshape(-1, 2)
+        near = np.hypot(*(truth_xy - lidar_xy).T) <= PERCEPTION_RANGE_M
+        truth_xy, truth_cls = truth_xy[near], [PERCEPTION_CLASSES[o.classification] for o, n in zip(objs, near,
+                                                                                                  strict=True) if n]
+        conf = [o for o in msg.objects if o.confirmed]
+        track_xy = np.array([[o.pose.pose.position.x, o.pose.pose.position.y] for o in conf]).reshape(-1, 2)
+        in_range += len(truth_xy)
+        if not len(truth_xy) or not len(track_xy):
+            continue
+        cost = np.hypot(track_xy[:, None, 0] - truth_xy[None, :, 0], track_xy[:, None, 1] - truth_xy[None, :, 1])
+        rows, cols = linear_sum_assignment(np.where(cost <= PERCEPTION_MATCH_M, cost, 1e6))
+        for r, c in zip(rows, cols, strict=True):
+            if cost[r, c] <= PERCEPTION_MATCH_M:
+                found += 1
+                errors[truth_cls[c]].append(float(cost[r, c]))
+                ids.add(conf[r].object_id)
+    return {"frames": frames, "truth_in_range": in_range, "recall": round(found / max(in_range, 1), 3),
+            "error_m": {c: [round(float(np.median(e)), 3), round(float(np.percentile(e, 95)), 3), len(e)]
+                        for c, e in errors.items() if e},
+            "matched_track_ids": len(ids)}
+
+
+def compare_perception(got: dict, ref: dict) -> list[str]:
+    out = []
+    if abs(got["recall"] - ref["recall"]) > 0.1:
+        out.append(f"recall {got['recall']} (reference {ref['recall']}, tolerance 0.1)")
+    for c, (median, _, _) in ref["error_m"].items():
+        if c not in got["error_m"]:
+            out.append(f"no {c} matched any more")
+        elif got["error_m"][c][0] > median + 0.2:
+            out.append(f"{c}: median position error {got['error_m'][c][0]} m (reference {median} m, +0.2)")
+    if abs(got["matched_track_ids"] - ref["matched_track_ids"]) > 3:
+        out.append(f"{got['matched_track_ids']} track ids matched the truth (reference {ref['matched_track_ids']}, "
+                   "tolerance 3: more means id switches)")
+    return out
+
+
+@pytest.mark.slow
+def test_perception_replay(tmp_path, update_refs):
+    """The recorded lidar scans through lidar_detector and tracker (two processes, use_sim_time): the
+    pedestrians, the cyclist and the cars within 25 m are tracked, where they are."""
+    name = PERCEPTION_BAG
+    result = replay(DATA / name, [LIDAR_DETECTOR, TRACKER], RATE, tmp_path)
+    t0, bag = read_bag(name, ["/sim/ground_truth/objects", "/sim/ground_truth/odometry", "/sensing/lidar/points"])
+    tracks = result.outputs[replayed("/perception/objects")]
+    scans = len(bag["/sensing/lidar/points"])
+    logs = result.logs["lidar_detector"][-2000:] + result.logs["tracker"][-2000:]
+    assert len(tracks) >= 0.8 * scans, f"{len(tracks)} tracked-object messages for {scans} scans:\n{logs}"
+    assert all(m.header.frame_id == "map" for _, m in tracks)
+    got = perception_metrics(tracks, bag["/sim/ground_truth/objects"], bag["/sim/ground_truth/odometry"], t0)
+    assert got["frames"] >= 10 and got["truth_in_range"] >= 3 * got["frames"], got
+    assert got["recall"] >= PERCEPTION_RECALL_MIN, got
+    assert set(got["error_m"]) == set(PERCEPTION_ERROR_M), f"not every class was matched: {got}"
+    for c, (median, p95) in PERCEPTION_ERROR_M.items():
+        assert got["error_m"][c][0] <= median and got["error_m"][c][1] <= p95, (c, got)
+    check("perception", name, got, update_refs, compare_perception)

@@ -204,6 +204,47 @@ def compare_controller(got: dict, ref: dict) -> list[str]:
 # -- references -------------------------------------------------------------------------------------
 
 
+# -- v2x_client ---------------------------------------------------------------------------------
+
+SIGNAL_STATES = {0: "unavailable", 1: "dark", 2: "flashing_red", 3: "red", 4: "flashing_green", 5: "green",
+                 6: "green", 7: "yellow", 8: "flashing_yellow"}  # permissive and protected green alike
+HINT_TYPES = {1: "pedestrian_crossing", 2: "blind_spot_object", 3: "emergency_vehicle", 4: "road_hazard",
+              5: "speed_limit", 6: "red_light_warning"}
+
+
+def signal_states(arr: Any) -> dict[tuple[int, int], str]:
+    """TrafficSignalArray -> {(intersection, phase): state name} (one state per signal group)."""
+    return {(s.intersection_id, s.phase_id): SIGNAL_STATES.get(s.state, str(s.state)) for s in arr.signals}
+
+
+def v2x_summary(signals: list[tuple[int, Any]], hints: list[tuple[int, Any]], t0_ns: int,
+                settle_until_s: float = -math.inf) -> dict:
+    """The v2x_client's outputs as event sequences: one per signal group (its state changes) and one
+    for the set of hint types it published (e.g. 'emergency_vehicle' appearing and going)."""
+    groups: dict[str, list[dict]] = {}
+    for ts, arr in signals:
+        t = (ts - t0_ns) / NS
+        for (iid, phase), state in signal_states(arr).items():
+            groups.setdefault(f"{iid}/{phase}", []).append({"t": t, "state": f"{iid}/{phase}", "reason": state})
+    hint_decs = [{"t": (ts - t0_ns) / NS, "state": "hints",
+                  "reason": ",".join(sorted({HINT_TYPES.get(h.type, str(h.type)) for h in arr.hints})) or "-"}
+                 for ts, arr in hints]
+    return {"signals": {k: planner_events(v, settle_until_s) for k, v in sorted(groups.items())},
+            "hints": planner_events(hint_decs, settle_until_s)}
+
+
+def compare_v2x(got: dict, ref: dict, tol_s: float = 1.0) -> list[str]:
+    """Differences in any signal group's state sequence or the hint sequence (times within ``tol_s``)."""
+    out = []
+    for group in sorted(set(got["signals"]) | set(ref["signals"])):
+        if group not in got["signals"] or group not in ref["signals"]:
+            out.append(f"signal group {group}: " + ("no longer published" if group in ref["signals"] else "new"))
+            continue
+        out += [f"signal {group}: {p}" for p in compare_events(got["signals"][group], ref["signals"][group], tol_s,
+                                                                coarse=False)]
+    return out + [f"hints: {p}" for p in compare_events(got["hints"], ref["hints"], tol_s, coarse=False)]
+
+
 def load_ref(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no reference {path}: run pytest tests/test_replay.py --update-refs once "

@@ -37,6 +37,9 @@ class NodeUnderTest:
     inputs: Mapping[str, str]  # relative input name -> recorded topic
     outputs: Mapping[str, str]  # relative output name -> system topic (replayed under /replay)
     params: Mapping[str, Any] = field(default_factory=dict)
+    # relative input name -> system topic that another node under test publishes (taken from its
+    # /replay output, not from the bag: a chain such as lidar_detector -> tracker)
+    chained: Mapping[str, str] = field(default_factory=dict)
 
 
 PLANNER = NodeUnderTest(
@@ -59,6 +62,29 @@ CONTROLLER = NodeUnderTest(
             "/diagnostics": "/diagnostics"},
     outputs={"~/output/command": "/vehicle/command", "~/output/state": "/control/mrm_state"},
     params=CONTROLLER_RELAXED)
+
+V2X_CLIENT = NodeUnderTest(
+    "lsv_v2x_client.client_node", "v2x_client", ROOT / "src/v2x_client/config/v2x_client.param.yaml",
+    inputs={"~/input/datagrams": "/v2x/datagrams", "~/input/odometry": "/localization/odometry"},
+    outputs={"~/output/traffic_signals": "/v2x/traffic_signals", "~/output/hints": "/v2x/hints",
+             "~/output/objects": "/v2x/objects"},
+    params={"datagram_source": "topic"})
+
+PERCEPTION = "src/perception/config"
+LIDAR_DETECTOR = NodeUnderTest(
+    "lsv_perception.lidar_node", "lidar_detector", ROOT / PERCEPTION / "lidar_detector.param.yaml",
+    inputs={"~/input/pointcloud": "/sensing/lidar/points", "~/input/odometry": "/localization/odometry"},
+    outputs={"~/output/objects": "/perception/lidar/objects", "~/output/objects_map": "/perception/lidar/objects_map"})
+TRACKER = NodeUnderTest(
+    "lsv_perception.tracker_node", "tracker", ROOT / PERCEPTION / "tracker.param.yaml",
+    inputs={"~/input/odometry": "/localization/odometry"},
+    chained={"~/input/lidar_objects": "/perception/lidar/objects_map"},
+    outputs={"~/output/objects": "/perception/objects"},
+    params={"use_camera": False, "use_v2x": False})  # a lidar-only bag
+# types of outputs a bag need not hold (the recorded outputs of the others tell theirs)
+OUTPUT_TYPES = {"/perception/lidar/objects": "lsv_msgs/msg/DetectedObjectArray",
+                "/perception/lidar/objects_map": "lsv_msgs/msg/DetectedObjectArray",
+                "/perception/objects": "lsv_msgs/msg/TrackedObjectArray"}
 
 
 def replayed(topic: str) -> str:
@@ -88,6 +114,7 @@ def replay(bag: Path, nodes: list[NodeUnderTest], rate: float, log_dir: Path, st
     procs = []
     for n in nodes:
         remaps = {k: v for k, v in n.inputs.items() if k.startswith("~")}
+        remaps.update({k: replayed(v) for k, v in n.chained.items()})
         remaps.update({k: replayed(v) for k, v in n.outputs.items()})
         procs.append(start_node(n.module, name=n.name, params_file=n.params_file, log_dir=log_dir,
                                 params={"use_sim_time": True, **n.params}, remaps=remaps))
@@ -106,9 +133,10 @@ def replay(bag: Path, nodes: list[NodeUnderTest], rate: float, log_dir: Path, st
             for system_topic in n.outputs.values():
                 topic = replayed(system_topic)
                 outputs[topic] = []
-                cls = message_class(player.source.topics[system_topic].type_name) \
-                    if system_topic in player.source.topics else None
-                assert cls is not None, f"{system_topic} is not in {bag}: cannot know its type"
+                type_name = OUTPUT_TYPES.get(system_topic) or (
+                    player.source.topics[system_topic].type_name if system_topic in player.source.topics else None)
+                assert type_name is not None, f"{system_topic} is not in {bag}: cannot know its type"
+                cls = message_class(type_name)
                 observer.create_subscription(cls, topic, lambda m, t=topic: outputs[t].append((clock["ns"], m)),
                                              QoSProfile(depth=200))
         missing = player.wait_for_subscribers(STARTUP_TIMEOUT_S, topics=inputs)
