@@ -62,6 +62,14 @@ def test_relevance():
     assert not em.relevant(diverging, EGO, 80.0, 15.0, 3.0)
     near_still = EmergencyVehicle(5.0, 3.0, 0.0, 0.0, None, "amb")
     assert em.relevant(near_still, EGO, 80.0, 15.0, 3.0)
+    # the vehicle driving towards one never makes it relevant: standing at an incident ahead, or ahead in
+    # the same direction and slower (the obstacle behaviour stops or follows behind it)
+    standing_ahead = EmergencyVehicle(60.0, 0.0, 0.0, 0.0, None, "amb")
+    assert not em.relevant(standing_ahead, EGO, 80.0, 15.0, 3.0)
+    slower_ahead = EmergencyVehicle(40.0, 0.0, 2.0, 0.0, None, "amb")
+    assert not em.relevant(slower_ahead, EGO, 80.0, 15.0, 3.0)
+    oncoming = EmergencyVehicle(60.0, 3.5, -9.0, 0.0, None, "amb")
+    assert em.relevant(oncoming, EGO, 80.0, 15.0, 3.0)
 
 
 def test_collect_from_hints_and_tracks():

@@ -2,9 +2,12 @@
 
 Sources: V2X ``EMERGENCY_VEHICLE`` hints (valid ones; ``time_to_path`` -1 = not converging) and
 tracked objects classified ``EMERGENCY_VEHICLE``. One is *relevant* when it is within ``range_m``
-of the vehicle and either converging (hint ``time_to_path`` >= 0, or a track closing in) or
-within ``near_m``. It has *passed* when it is ahead of the vehicle and moving away faster than
-the vehicle would drive.
+of the vehicle and either converging (hint ``time_to_path`` >= 0, or a track coming towards the
+vehicle by its own motion) or within ``near_m``. It has *passed* when it is ahead of the vehicle
+and moving away faster than the vehicle would drive. The vehicle's own motion never makes one
+relevant: an ambulance standing at an incident 80 m ahead has no path to be cleared for (the
+obstacle behaviour stops behind it if it is in the way); it was yielded to, pulling over for
+good, when only the relative velocity was looked at.
 
 State machine (``transition``):
 
@@ -30,6 +33,9 @@ import numpy as np
 
 from lsv_planning.behaviours.common import StopPoint
 from lsv_planning.inputs import CLASS_EMERGENCY_VEHICLE, HINT_EMERGENCY_VEHICLE, NS, EgoState, Hint, TrackedObj
+
+
+MOVING_MPS = 0.5  # m/s; slower emergency vehicles are standing (a tracked one's velocity noise included)
 
 
 class EmergencyPhase(enum.Enum):
@@ -76,8 +82,8 @@ def relevant(ev: EmergencyVehicle, ego: EgoState, range_m: float, near_m: float,
         return False
     c, s = math.cos(ego.yaw), math.sin(ego.yaw)
     ahead = c * dx + s * dy
-    rvx, rvy = ev.vx - ego.speed * c, ev.vy - ego.speed * s
-    closing = dx * rvx + dy * rvy < 0.0
+    moving = math.hypot(ev.vx, ev.vy) >= MOVING_MPS
+    closing = moving and dx * ev.vx + dy * ev.vy < 0.0  # coming towards the vehicle by its own motion
     v_along = c * ev.vx + s * ev.vy
     passed = ahead > ego_length_m and v_along > max(ego.speed, 0.5) and not closing
     if passed:
