@@ -31,6 +31,18 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def shut_down(ctx, clients: list, others: list) -> None:
+    """Close and destroy the client nodes (their sockets too) and the test nodes, then the context."""
+    for n in clients:
+        if n is not None:
+            n.close()
+            n.destroy_node()
+    for n in others:
+        if n is not None:
+            n.destroy_node()
+    rclpy.shutdown(context=ctx)
+
+
 def time_fields(now_ns: int) -> tuple[int, int]:
     """(MinuteOfTheYear, ms in the minute) of a UTC time."""
     import datetime as dt
@@ -104,12 +116,7 @@ def test_node_over_udp() -> None:
         assert int(values["dropped.malformed"]) >= 1
         assert int(values["received"]) >= 6
     finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        if test is not None:
-            test.destroy_node()
-        rclpy.shutdown(context=ctx)
+        shut_down(ctx, [node], [test])
 
 
 def test_node_warns_when_datagrams_are_undecodable() -> None:
@@ -135,12 +142,7 @@ def test_node_warns_when_datagrams_are_undecodable() -> None:
 
             assert spin_until(executor, warned, 10.0)
     finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        if test is not None:
-            test.destroy_node()
-        rclpy.shutdown(context=ctx)
+        shut_down(ctx, [node], [test])
 
 
 def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
@@ -195,10 +197,4 @@ def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
         assert states([m for m in replayed.messages if len(m.signals) == 8]) == \
             states([m for m in live_signals.messages if len(m.signals) == 8])
     finally:
-        for n in (live, replay):
-            if n is not None:
-                n.close()
-                n.destroy_node()
-        if test is not None:
-            test.destroy_node()
-        rclpy.shutdown(context=ctx)
+        shut_down(ctx, [live, replay], [test])
