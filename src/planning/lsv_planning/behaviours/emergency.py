@@ -34,7 +34,6 @@ import numpy as np
 from lsv_planning.behaviours.common import StopPoint
 from lsv_planning.inputs import CLASS_EMERGENCY_VEHICLE, HINT_EMERGENCY_VEHICLE, NS, EgoState, Hint, TrackedObj
 
-
 MOVING_MPS = 0.5  # m/s; slower emergency vehicles are standing (a tracked one's velocity noise included)
 
 
