@@ -216,8 +216,9 @@ class ControllerNode(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         try:
             with self._lock:
+                restarted = tuple(self._restarts.recent(now, round(self.params.restart_hold_s * NS)))
                 inputs = ControlInputs(self._odometry, self._trajectory, self._status, self._objects,
-                                       dict(self._diagnostics))
+                                       dict(self._diagnostics), restarted)
             out = self.core.step(now, inputs)
             command_to_msg(out.command, msg)
         except Exception as err:  # noqa: BLE001 - never leave the chassis without an explicit command

@@ -70,6 +70,11 @@ class ControllerParams:
     required_nodes: list[str] = field(default_factory=list, metadata=spec(
         name="required_nodes", description="nodes whose /diagnostics heartbeat is required (empty: none)",
         optional=True))
+    restart_hold_s: float = field(default=5.0, metadata=spec(
+        name="restart_hold_s", description="a required node that restarted (a new run_id on /diagnostics) keeps "
+        "the vehicle stopping, then at rest, this long after its first new heartbeat, so that it starts over "
+        "with the vehicle at rest (a localizer started while driving can settle metres off)", unit="s", min=0.0,
+        max=120.0, optional=True))
     advisory_nodes: list[str] = field(default_factory=list, metadata=spec(
         name="advisory_nodes", description="nodes whose silence on /diagnostics is reported (WARN) but does not "
         "stop the vehicle, e.g. v2x_client: V2X is advice (empty: none)", optional=True))
@@ -134,6 +139,7 @@ class ControlInputs:
     status: StatusInput | None = None
     objects: ObjectsInput | None = None
     diagnostics: Mapping[str, DiagEntry] = field(default_factory=dict)  # status name -> latest
+    restarted: tuple[str, ...] = ()  # required nodes whose restart was seen within restart_hold_s
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,7 @@ class Controller:
                 causes.append(f"diagnostics error: {name}: {e.message}")
         causes += [f"node silent on /diagnostics: {node}"
                    for node in self.silent_nodes(p.required_nodes, inp.diagnostics, now_ns)]
+        causes += [f"node restarted: {node}" for node in inp.restarted if node in p.required_nodes]
         return causes
 
     def silent_nodes(self, nodes: list[str], diagnostics: Mapping[str, DiagEntry], now_ns: int) -> list[str]:

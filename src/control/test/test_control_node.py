@@ -45,7 +45,7 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
             p.pose.position.x = 0.5 * i
             p.pose.orientation.w = 1.0
             traj.points.append(p)
-        feed = {"odom": True, "v2x_run": "1-a"}
+        feed = {"odom": True, "v2x_run": "1-a", "localizer_run": "5-a"}
         diags = MessageRecorder(node, DiagnosticArray, "/diagnostics")
 
         def publish() -> None:
@@ -60,8 +60,9 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
             objs = TrackedObjectArray()
             objs.header.frame_id = "map"
             pubs["objects"].publish(objs)
-            pubs["diag"].publish(DiagnosticArray(status=[DiagnosticStatus(name="localizer: ekf", level=b"\x00"),
-                                                         DiagnosticStatus(name="can_bridge: bus", level=b"\x00")]))
+            loc = DiagnosticStatus(name="localizer: ekf", level=b"\x00")
+            loc.values.append(KeyValue(key="run_id", value=feed["localizer_run"]))
+            pubs["diag"].publish(DiagnosticArray(status=[loc, DiagnosticStatus(name="can_bridge: bus", level=b"\x00")]))
             v2x = DiagnosticStatus(name="v2x_client: receive", level=b"\x00")
             v2x.values.append(KeyValue(key="run_id", value=feed["v2x_run"]))
             pubs["diag"].publish(DiagnosticArray(status=[v2x]))
@@ -96,6 +97,15 @@ def test_node_drives_then_stops_when_odometry_goes_stale(tmp_path: Path) -> None
         spin_until(node, lambda: False, 1.0)
         assert commands.messages[-1].acceleration_mps2 == pytest.approx(-1.0, abs=0.01)
         assert commands.messages[-1].lights & VehicleCommand.LIGHT_HAZARD
+
+        # the localizer comes back as a new process: a stop cause of its own for restart_hold_s (5 s)
+        def active_causes(msgs):
+            return [kv.value for m in msgs for st in m.status if st.name == "controller: mrm"
+                    for kv in st.values if kv.key == "active_causes"]
+        feed["odom"], feed["localizer_run"], d1 = True, "6-b", diags.count
+        assert spin_until(node, lambda: any("node restarted: localizer" in c
+                                            for c in active_causes(diags.messages[d1:])), 5.0), \
+            active_causes(diags.messages[d1:])
         assert proc.alive()
     finally:
         node.destroy_node()

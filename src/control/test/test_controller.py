@@ -290,3 +290,18 @@ def test_a_silent_advisory_node_is_reported_but_does_not_stop_the_vehicle():
     assert ctl.silent_nodes(["v2x_client"], alive, now) == []
     del alive["localizer: ekf"]
     assert any(c == "node silent on /diagnostics: localizer" for c in ctl.comfortable_causes(now, inputs))
+
+
+def test_a_restarted_required_node_stops_the_vehicle_an_advisory_one_does_not():
+    """A localizer that came back (new run_id) restarts with the vehicle at rest: its restart is a
+    comfortable-stop cause for restart_hold_s (the node keeps it that long); a restarted V2X client is not."""
+    ctl = make_controller()
+    now = 10 * 1_000_000_000
+    alive = {"localizer: ekf": DiagEntry("localizer", 0, "ok", now),
+             "can_bridge: bus": DiagEntry("can_bridge", 0, "ok", now),
+             "v2x_client: receive": DiagEntry("v2x_client", 0, "ok", now)}
+    assert "node restarted: localizer" in ctl.comfortable_causes(now, ControlInputs(diagnostics=alive,
+                                                                                   restarted=("localizer",)))
+    causes = ctl.comfortable_causes(now, ControlInputs(diagnostics=alive, restarted=("v2x_client",)))
+    assert not any("restarted" in c for c in causes)
+    assert ctl.p.restart_hold_s > 0.0
