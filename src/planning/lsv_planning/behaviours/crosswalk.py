@@ -62,7 +62,9 @@ def conflicts(cw: CrosswalkAhead, w: Walker, horizon_s: float, margin_m: float) 
     """True when the walker is at, or within ``horizon_s`` reaches, the carriageway part of the crosswalk."""
     p = predict(w, horizon_s)
     near = distance_to_polygon(p, cw.area.polygon) <= margin_m
-    return bool(np.any(near & near_carriageway(cw.area, p)))
+    if not near.any():  # most road users are nowhere near this crosswalk: skip the road outlines
+        return False
+    return bool(near_carriageway(cw.area, p[near]).any())
 
 
 def evaluate(crosswalks: Iterable[CrosswalkAhead], walkers: Iterable[Walker], ego_s: float, *, front_m: float,
