@@ -56,6 +56,7 @@ models: setup
 # references on purpose: pytest tests/test_replay.py --update-refs
 record-ci-bags: setup
 	$(PY) tools/record_ci_bags.py
+	$(PY) tools/record_perception_bag.py
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b" >&2; $(PY) $$b | tail -n 1; done
