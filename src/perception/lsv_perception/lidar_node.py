@@ -33,8 +33,6 @@ from lsv_msgs.msg import DetectedObject, DetectedObjectArray
 from lsv_perception.lidar.pipeline import LidarConfig, LidarPipeline, LidarResult
 from lsv_perception.lidar.transform import LidarExtrinsics, PoseBuffer, boxes_to_frame, matrix_from_pose
 
-NS = 1_000_000_000
-
 
 @dataclass(frozen=True)
 class LidarNodeParams:
@@ -93,13 +91,13 @@ class LidarDetectorNode(Node):
         values = (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
         if not all(math.isfinite(v) for v in values) or (q.x, q.y, q.z, q.w) == (0.0, 0.0, 0.0, 0.0):
             return  # an invalid pose is never used
-        stamp = msg.header.stamp.sec * NS + msg.header.stamp.nanosec
-        self.poses.add(stamp, matrix_from_pose((p.x, p.y, p.z), (q.x, q.y, q.z, q.w)))
+        self.poses.add(stamp_to_ns(msg.header.stamp), matrix_from_pose((p.x, p.y, p.z), (q.x, q.y, q.z, q.w)))
 
     def _on_cloud(self, msg: PointCloud2) -> None:
         t0 = time.perf_counter()
         self.clouds += 1
-        if not self.stamps.is_new("cloud", stamp_to_ns(msg.header.stamp)):
+        stamp = stamp_to_ns(msg.header.stamp)
+        if not self.stamps.is_new("cloud", stamp):
             # the same cloud again: no news of the world, so nothing is published and the tracker's lidar input
             # goes stale (a frozen world must not look alive)
             self.get_logger().warning(f"point cloud repeated with the same stamp ({self.stamps.in_a_row['cloud']} in "
@@ -120,7 +118,6 @@ class LidarDetectorNode(Node):
         result = self.pipeline.process(points)
         self.objects_pub.publish(objects_msg(result, result.centers, result.yaws, msg.header))
         # 5. the same objects in the map frame, with the odometry closest to the cloud's stamp
-        stamp = msg.header.stamp.sec * NS + msg.header.stamp.nanosec
         found = self.poses.nearest(stamp)
         self.last_odometry_offset_s = found[1] if found else None
         if found is not None and found[1] <= self.params.odometry_max_offset_s:

@@ -28,6 +28,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
+from lsv_common.stamps import stamp_to_ns
 from lsv_msgs.msg import DetectedObjectArray, TrackedObject, TrackedObjectArray
 from lsv_perception.fusion.fuse import FusionParams, as_v2x, fuse_camera
 from lsv_perception.fusion.projection import Calibration, CalibrationError, camera_extrinsic, pose_to_matrix
@@ -73,10 +74,6 @@ class TrackerNodeParams:
 
 
 # ---------------------------------------------------------------------- conversions
-
-
-def stamp_ns(stamp) -> int:
-    return int(stamp.sec) * NS + int(stamp.nanosec)
 
 
 def yaw_of(q) -> float:
@@ -247,7 +244,7 @@ class TrackerNode(Node):
         self._last["camera_info"] = self._now_ns()
 
     def _on_camera(self, msg: DetectedObjectArray) -> None:
-        self._camera = (stamp_ns(msg.header.stamp), boxes_2d_from_msg(msg))
+        self._camera = (stamp_to_ns(msg.header.stamp), boxes_2d_from_msg(msg))
         self._counts["camera_frames"] += 1
         self._last["camera"] = self._now_ns()
 
@@ -260,7 +257,7 @@ class TrackerNode(Node):
             self._counts["dropped_frame"] += 1
             self._warn(f"V2X objects in frame '{msg.header.frame_id}', expected '{MAP_FRAME}': ignored")
             return
-        stats = self.tracker.update(stamp_ns(msg.header.stamp), as_v2x(measurements_from_msg(msg)))
+        stats = self.tracker.update(stamp_to_ns(msg.header.stamp), as_v2x(measurements_from_msg(msg)))
         self._count(stats)
 
     def _count(self, stats) -> None:
@@ -278,7 +275,7 @@ class TrackerNode(Node):
             return
         self._last["lidar"] = now
         self._counts["lidar_frames"] += 1
-        t_ns = stamp_ns(msg.header.stamp)
+        t_ns = stamp_to_ns(msg.header.stamp)
         meas = measurements_from_msg(msg)
         cam = self._camera_for(t_ns, now)
         if cam is not None and len(meas):
