@@ -23,6 +23,9 @@ NS = 1_000_000_000
 # scene events a few tenths of a second apart (a light turning green just before a pedestrian reaches
 # the crosswalk) come in either order on a loaded machine, and the brief decision between them with it
 MIN_EVENT_S = 1.0
+# s, the same for the V2X client's outputs: they follow the replayed datagrams one to one (no
+# second input to race with), and a road-side message that lasts about a second is a real event
+V2X_MIN_EVENT_S = 0.35
 EVENT_TIME_TOL_S = 2.0  # s, an event may come this much earlier or later than in the reference
 STOP_POS_TOL_M = 0.75  # m, a stop point may move this much
 # Reasons that say an *input* was late (no odometry yet, tracked objects or the signal state stale):
@@ -232,8 +235,8 @@ def v2x_summary(signals: list[tuple[int, Any]], hints: list[tuple[int, Any]], t0
     hint_decs = [{"t": (ts - t0_ns) / NS, "state": "hints",
                   "reason": ",".join(sorted({HINT_TYPES.get(h.type, str(h.type)) for h in arr.hints})) or "-"}
                  for ts, arr in hints]
-    return {"signals": {k: planner_events(v, settle_until_s) for k, v in sorted(groups.items())},
-            "hints": planner_events(hint_decs, settle_until_s)}
+    return {"signals": {k: planner_events(v, settle_until_s, V2X_MIN_EVENT_S) for k, v in sorted(groups.items())},
+            "hints": planner_events(hint_decs, settle_until_s, V2X_MIN_EVENT_S)}
 
 
 def compare_v2x(got: dict, ref: dict, tol_s: float = 1.0) -> list[str]:
