@@ -65,7 +65,7 @@ def fig8(speed: float, seconds: float, timed: bool) -> tuple[dict, np.ndarray]:
         diags = heartbeats(("localizer", "can_bridge"), now_ns)
         diags.update({f"node{k}: status": DiagEntry(f"node{k}", 0, "ok", now_ns) for k in range(6)})
         return ControlInputs(plant.odometry(), TrajectoryInput(traj, now_ns), plant.status(),
-                             ObjectsInput(xy, np.full(20, 0.4), now_ns), diags)
+                             ObjectsInput.squares(xy, 0.8, now_ns), diags)
 
     if timed:
         step = ctrl.step
@@ -118,7 +118,7 @@ def fig8_localized(seconds: float) -> float:
         state["i"] = int(idx[np.argmin(np.hypot(loop.x_m[idx] - est.x_m, loop.y_m[idx] - est.y_m))])
         return ControlInputs(OdometryInput(est.x_m, est.y_m, est.yaw_rad, est.speed_mps, 0.0, now),
                              TrajectoryInput(window(loop, state["i"] - 8, 200), now), st,
-                             ObjectsInput(np.zeros((0, 2)), np.zeros(0), now),
+                             ObjectsInput.none(now),
                              heartbeats(("localizer", "can_bridge"), now))
 
     run = run_closed_loop(make_controller(), plant, seconds, inputs)
@@ -133,7 +133,7 @@ def hill(grade: float) -> dict:
     def inputs(plant: Plant, now_ns: int) -> ControlInputs:
         tr = traj if now_ns >= 5 * NS else zero
         return ControlInputs(plant.odometry(), TrajectoryInput(tr, now_ns), plant.status(),
-                             ObjectsInput(np.zeros((0, 2)), np.zeros(0), now_ns),
+                             ObjectsInput.none(now_ns),
                              heartbeats(("localizer", "can_bridge"), now_ns))
 
     run = run_closed_loop(make_controller(), Plant(grade=grade), 30.0, inputs)
@@ -180,7 +180,7 @@ def bench_loop(seconds: float, priority: int = 0) -> dict:
         odo = type(odo)(odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, odo.grade, t)
         st = plant.status()
         st = type(st)(st.speed_mps, st.steering_angle_rad, st.mode, st.fault_bits, st.stale, t)
-        ctrl.step(t, ControlInputs(odo, TrajectoryInput(traj, t), st, ObjectsInput(np.zeros((0, 2)), np.zeros(0), t),
+        ctrl.step(t, ControlInputs(odo, TrajectoryInput(traj, t), st, ObjectsInput.none(t),
                                    heartbeats(("localizer", "can_bridge"), t)))
 
     return loop_under_load(step, 0.020, seconds, priority, name="bench-control-loop")

@@ -76,11 +76,14 @@ def odometry_from_msg(msg: Odometry, received_ns: int) -> OdometryInput:
 def objects_from_msg(msg: TrackedObjectArray, received_ns: int) -> ObjectsInput:
     n = len(msg.objects)
     xy = np.empty((n, 2))
-    r = np.empty(n)
+    yaw = np.empty(n)
+    size = np.empty((n, 2))
     for i, o in enumerate(msg.objects):
         xy[i] = (o.pose.pose.position.x, o.pose.pose.position.y)
-        r[i] = 0.5 * math.hypot(o.dimensions.x, o.dimensions.y)
-    return ObjectsInput(xy, r, received_ns)
+        q = o.pose.pose.orientation
+        yaw[i] = yaw_pitch_from_quaternion(q.x, q.y, q.z, q.w)[0]
+        size[i] = (o.dimensions.x, o.dimensions.y)
+    return ObjectsInput(xy, yaw, size, received_ns)
 
 
 def command_to_msg(cmd: Command, msg: VehicleCommand) -> VehicleCommand:
@@ -175,11 +178,11 @@ class ControllerNode(Node):
             self._warn_throttled("frame", f"objects in frame '{msg.header.frame_id}', expected 'map': ignored")
             return
         objs = objects_from_msg(msg, self._now_ns())
-        ok = np.isfinite(objs.xy).all(axis=1) & np.isfinite(objs.radius_m)
+        ok = objs.finite()
         if not ok.all():  # a track without a usable position cannot be checked: dropped, counted, logged
             self._invalid += int((~ok).sum())
             self._warn_throttled("objects", f"tracked objects with non-finite pose dropped ({self._invalid} inputs)")
-            objs = ObjectsInput(objs.xy[ok], objs.radius_m[ok], objs.received_ns)
+            objs = objs.select(ok)
         with self._lock:
             self._objects = objs
 

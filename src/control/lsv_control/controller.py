@@ -111,11 +111,41 @@ class StatusInput:
 
 @dataclass(frozen=True)
 class ObjectsInput:
-    """Tracked objects in the map frame: xy (N, 2) float64 centres, radius (N,) float64 m."""
+    """Tracked objects in the map frame (float64): centres xy (N, 2) m, headings yaw (N,) rad,
+    footprints size (N, 2) = length, width m."""
 
     xy: np.ndarray
-    radius_m: np.ndarray
+    yaw: np.ndarray
+    size: np.ndarray
     received_ns: int
+
+    @classmethod
+    def none(cls, received_ns: int) -> ObjectsInput:
+        return cls(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)), received_ns)
+
+    @classmethod
+    def squares(cls, xy: np.ndarray, side_m: float, received_ns: int) -> ObjectsInput:
+        """Objects with square footprints of ``side_m`` (pedestrians, poles) at ``xy``."""
+        xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        return cls(xy, np.zeros(len(xy)), np.full((len(xy), 2), side_m), received_ns)
+
+    def finite(self) -> np.ndarray:
+        """(N,) bool: the objects whose pose and footprint are all finite."""
+        return np.isfinite(self.xy).all(axis=1) & np.isfinite(self.yaw) & np.isfinite(self.size).all(axis=1)
+
+    def select(self, keep: np.ndarray) -> ObjectsInput:
+        return ObjectsInput(self.xy[keep], self.yaw[keep], self.size[keep], self.received_ns)
+
+
+def box_distance(px: np.ndarray, py: np.ndarray, objs: ObjectsInput) -> np.ndarray:
+    """(objects, points) distance from each point to each object's footprint rectangle (0 inside).
+    The points within ``r`` of a footprint are the footprint grown by a disc of radius ``r``:
+    the corridor test of a vehicle of half width ``r`` driving through those points."""
+    c, s = np.cos(objs.yaw)[:, None], np.sin(objs.yaw)[:, None]
+    dx, dy = px[None, :] - objs.xy[:, 0:1], py[None, :] - objs.xy[:, 1:2]
+    along = np.abs(c * dx + s * dy) - 0.5 * objs.size[:, 0:1]
+    across = np.abs(c * dy - s * dx) - 0.5 * objs.size[:, 1:2]
+    return np.hypot(np.maximum(along, 0.0), np.maximum(across, 0.0))
 
 
 @dataclass(frozen=True)
@@ -231,9 +261,10 @@ class Controller:
         else:
             px = odo.x_m + ds * math.cos(odo.yaw_rad)
             py = odo.y_m + ds * math.sin(odo.yaw_rad)
-        # (objects, samples) distances; the corridor starts at the rear axle, obstacles count from the bumper
-        d = np.hypot(objs.xy[:, 0:1] - px[None, :], objs.xy[:, 1:2] - py[None, :])
-        inside = d <= (0.5 * self.p.vehicle_width_m + self.p.lateral_margin_m + objs.radius_m[:, None])
+        # (objects, samples): footprints within half the vehicle width + the margin of the corridor's centre
+        # line (the planner's obstacle test with its wider margin: what the planner drives past is clear
+        # here too); the corridor starts at the rear axle, obstacles count from the bumper
+        inside = box_distance(px, py, objs) <= 0.5 * self.p.vehicle_width_m + self.p.lateral_margin_m
         hit = inside.any(axis=1)
         if not hit.any():
             return ""

@@ -177,7 +177,7 @@ def run_closed_loop(controller: Controller, plant: Plant, duration_s: float,
 
 
 def no_objects(now_ns: int) -> ObjectsInput:
-    return ObjectsInput(np.zeros((0, 2)), np.zeros(0), now_ns)
+    return ObjectsInput.none(now_ns)
 
 
 def heartbeats(nodes: Sequence[str], now_ns: int, level: int = 0) -> dict[str, DiagEntry]:

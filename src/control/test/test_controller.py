@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lsv_control.controller import ControlInputs, DiagEntry, ObjectsInput, TrajectoryInput
+from lsv_control.controller import ControlInputs, DiagEntry, ObjectsInput, TrajectoryInput, box_distance
 from lsv_control.mrm import MrmState
 from lsv_control.sim_plant import (
     Plant,
@@ -169,8 +169,7 @@ def test_emergency_stop_for_an_obstacle_inside_the_stopping_distance() -> None:
         if now_ns >= STALE_AT:
             if obstacle_x["x"] is None:  # a pedestrian steps out 2.7 m in front of the bumper
                 obstacle_x["x"] = plant.vs.x_m + 2.45 + 2.7
-            inp = dataclasses.replace(inp, objects=ObjectsInput(np.array([[obstacle_x["x"], 0.3]]),
-                                                                np.array([0.3]), now_ns))
+            inp = dataclasses.replace(inp, objects=ObjectsInput.squares([[obstacle_x["x"], 0.3]], 0.6, now_ns))
         return inp
 
     run = run_closed_loop(make_controller(), Plant(), 12.0, build, keep_outputs=True)
@@ -187,11 +186,35 @@ def test_obstacle_beside_the_path_is_ignored() -> None:
 
     def build(plant: Plant, now_ns: int) -> ControlInputs:
         inp = base(plant, now_ns)
-        return dataclasses.replace(inp, objects=ObjectsInput(np.array([[plant.vs.x_m + 5.0, 3.0]]), np.array([0.3]),
-                                                             now_ns))
+        return dataclasses.replace(inp, objects=ObjectsInput.squares([[plant.vs.x_m + 5.0, 3.0]], 0.6, now_ns))
 
     run = run_closed_loop(make_controller(), Plant(), 8.0, build)
     assert set(run.states[100:]) == {"NORMAL"}
+
+
+def test_parked_car_beside_the_corridor_is_judged_by_its_footprint() -> None:
+    """A parked car (4.5 x 1.8 m) along the lane, its side 1.15 m from the path: clear of the 1.0 m
+    corridor half width (vehicle 1.4 m + 0.3 m margin). A disc round its centre (2.4 m radius) would
+    have stopped the vehicle; the same car turned across the lane blocks it."""
+    base = driving_inputs("none")
+
+    def parked(yaw: float):
+        def build(plant: Plant, now_ns: int) -> ControlInputs:
+            car = ObjectsInput(np.array([[25.0, 2.05]]), np.array([yaw]), np.array([[4.5, 1.8]]), now_ns)
+            return dataclasses.replace(base(plant, now_ns), objects=car)
+        return build
+
+    along = run_closed_loop(make_controller(), Plant(), 20.0, parked(0.0))
+    assert set(along.states[100:]) == {"NORMAL"} and max(along.x) > 28.0  # drove past it
+    across = run_closed_loop(make_controller(), Plant(), 20.0, parked(np.pi / 2))
+    assert "EMERGENCY_STOP" in across.states or "COMFORTABLE_STOP" in across.states
+    assert max(across.x) + 2.45 < 25.0 - 0.9  # front bumper short of the car's near side
+
+
+def test_box_distance_is_zero_inside_and_euclidean_outside() -> None:
+    objs = ObjectsInput(np.array([[0.0, 0.0]]), np.array([np.pi / 2]), np.array([[4.0, 2.0]]), 0)  # long along y
+    px, py = np.array([0.0, 0.9, 2.0, 0.0, 4.0]), np.array([0.0, 1.9, 0.0, 3.0, 5.0])
+    np.testing.assert_allclose(box_distance(px, py, objs)[0], [0.0, 0.0, 1.0, 1.0, np.hypot(3.0, 3.0)])
 
 
 def test_resumes_after_the_input_recovers() -> None:

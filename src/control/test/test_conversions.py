@@ -42,16 +42,18 @@ def test_odometry_uphill_pitch_is_positive_grade() -> None:
     assert odo.grade == pytest.approx(0.12) and odo.yaw_rad == pytest.approx(0.0) and odo.speed_mps == 2.5
 
 
-def test_objects_radius_from_footprint() -> None:
+def test_objects_keep_their_oriented_footprint() -> None:
     from lsv_msgs.msg import TrackedObject, TrackedObjectArray
 
     msg = TrackedObjectArray()
     o = TrackedObject()
     o.pose.pose.position.x, o.pose.pose.position.y = 3.0, 4.0
-    o.dimensions.x, o.dimensions.y = 0.6, 0.8
+    o.pose.pose.orientation.z, o.pose.pose.orientation.w = math.sin(0.3), math.cos(0.3)  # yaw 0.6 rad
+    o.dimensions.x, o.dimensions.y = 4.5, 1.8
     msg.objects.append(o)
     objs = objects_from_msg(msg, 1)
-    assert objs.xy.tolist() == [[3.0, 4.0]] and objs.radius_m[0] == pytest.approx(0.5)
+    assert objs.xy.tolist() == [[3.0, 4.0]] and objs.size.tolist() == [[4.5, 1.8]]
+    assert objs.yaw[0] == pytest.approx(0.6) and objs.finite().all()
 
 
 def test_command_fields() -> None:
