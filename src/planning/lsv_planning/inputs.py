@@ -110,9 +110,10 @@ class Stamped:
 @dataclass(frozen=True)
 class PlannerInputs:
     ego: EgoState | None = None
-    signals: Stamped | None = None  # items: Signal
+    signals: Stamped | None = None  # items: Signal (V2X SPaT)
     hints: Stamped | None = None  # items: Hint
     objects: Stamped | None = None  # items: TrackedObj
+    perceived_signals: Stamped | None = None  # items: Signal (camera: the colour seen now, no timing)
     extra: dict = field(default_factory=dict)  # reserved
 
 

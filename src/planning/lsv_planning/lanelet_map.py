@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lsv_common.paramfile import resolve_package_url
+
 log = logging.getLogger(__name__)
 
 
@@ -126,27 +128,10 @@ def _outline(ll) -> np.ndarray:
 def resolve_map_path(value: str) -> Path:
     """A map path: absolute/relative file, or ``package://<pkg>/<path>`` found in the package's
     installed share directory or, in a source checkout, in ``src/<folder>`` with that package.xml."""
-    if not value.startswith("package://"):
-        return Path(value).expanduser()
-    pkg, _, rest = value.removeprefix("package://").partition("/")
-    candidates: list[Path] = []
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        try:
-            candidates.append(Path(get_package_share_directory(pkg)) / rest)
-        except (PackageNotFoundError, OSError):  # OSError: no AMENT_PREFIX_PATH (plain venv)
-            pass
-    except ImportError:
-        pass
-    src = Path(__file__).resolve().parents[2]  # src/ of a source checkout
-    for pkg_xml in sorted(src.glob("*/package.xml")):
-        if f"<name>{pkg}</name>" in pkg_xml.read_text(errors="replace"):
-            candidates.append(pkg_xml.parent / rest)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise MapError(f"map '{value}': not found (looked in {', '.join(map(str, candidates)) or 'nowhere'})")
+    found, candidates = resolve_package_url(value)
+    if found is None:
+        raise MapError(f"map '{value}': not found (looked in {', '.join(map(str, candidates)) or 'nowhere'})")
+    return found
 
 
 def load_road_map(path: str | Path, origin_lat_deg: float, origin_lon_deg: float,

@@ -61,6 +61,9 @@ class PlannerParams:
                                                                  min=0.05, max=5.0))
     signals_timeout_s: float = field(default=1.0, metadata=spec("older TrafficSignalArray is ignored", unit="s",
                                                                 min=0.1, max=10.0))
+    perceived_signals_timeout_s: float = field(default=1.0, metadata=spec(
+        "older TrafficSignalArray from the camera (traffic_light_classifier) is ignored", unit="s", min=0.1,
+        max=10.0, optional=True))
     hints_timeout_s: float = field(default=1.0, metadata=spec("older V2xHintArray is ignored", unit="s",
                                                               min=0.1, max=10.0))
     objects_timeout_s: float = field(default=0.5, metadata=spec(

@@ -16,8 +16,9 @@ One cycle:
    zero-speed hold points along the path);
 5. decision state and its reason.
 
-Stale inputs: odometry -> hold (1); traffic signals older than ``signals_timeout_s`` are
-ignored, so a signalised stop line is "unknown" -> stop; V2X hints older than
+Stale inputs: odometry -> hold (1); traffic signals older than ``signals_timeout_s`` (V2X) or
+``perceived_signals_timeout_s`` (camera) are ignored, so a signalised stop line with neither is
+"unknown" -> stop; V2X hints older than
 ``hints_timeout_s`` or past their ``valid_until`` are ignored; objects older than
 ``objects_timeout_s`` (or never received) -> speed capped at ``stale_objects_speed_mps``
 (default 0: a comfortable stop, then hold) because an obstacle could be there unseen.
@@ -273,12 +274,14 @@ class Planner:
         assert path is not None and ego_s is not None
         win = self._window(ego_s)
         signals_ok = fresh(inputs.signals, now_ns, p.signals_timeout_s)
+        seen_ok = fresh(inputs.perceived_signals, now_ns, p.perceived_signals_timeout_s)
         hints_ok = fresh(inputs.hints, now_ns, p.hints_timeout_s)
         objects_ok = fresh(inputs.objects, now_ns, p.objects_timeout_s)
         hints: list[Hint] = [h for h in (inputs.hints.items if hints_ok and inputs.hints else ())
                              if h.valid_until_ns >= now_ns]
         objects: list[TrackedObj] = list(inputs.objects.items) if objects_ok and inputs.objects else []
         signals = list(inputs.signals.items) if signals_ok and inputs.signals else None
+        perceived = list(inputs.perceived_signals.items) if seen_ok and inputs.perceived_signals else None
         # a V2X red-light warning (the ego would reach that stop line on red) adds a red for its phase:
         # advice can only make the vehicle more careful
         warnings = [Signal(h.intersection_id, h.hint_id, STATE_RED) for h in hints
@@ -299,7 +302,7 @@ class Planner:
         light_stops, self.lights, light_report = traffic_light.evaluate(
             lines, self.lights, signals, now_ns, ego_s, ego.speed, cruise, front_m=front,
             margin_m=p.stop_line_margin_m, accel=p.accel_mps2, comfort_decel=p.comfort_decel_mps2,
-            max_decel=p.max_decel_mps2, time_margin_s=p.light_time_margin_s)
+            max_decel=p.max_decel_mps2, time_margin_s=p.light_time_margin_s, perceived=perceived)
         stops += light_stops
         # crosswalks
         walkers = [Walker(o.x, o.y, o.vx, o.vy, f"track {o.object_id}") for o in objects
@@ -389,8 +392,8 @@ class Planner:
             "crosswalks": cw_report,
             "objects": ob_report,
             "emergency": self.emergency.phase.value,
-            "inputs": {"odometry": True, "traffic_signals": bool(signals_ok), "v2x_hints": bool(hints_ok),
-                       "objects": bool(objects_ok)},
+            "inputs": {"odometry": True, "traffic_signals": bool(signals_ok), "perceived_signals": bool(seen_ok),
+                       "v2x_hints": bool(hints_ok), "objects": bool(objects_ok)},
         }
         return points, Decision(now_ns, self.state, reason, detail, info)
 

@@ -5,7 +5,8 @@
    optional ``mission_file``. A bad value or an unreadable map stops the node at start-up with
    one message (exit status 2).
 2. Inputs (stored with their stamps; the core decides what is stale): ``~/input/odometry``,
-   ``~/input/traffic_signals``, ``~/input/v2x_hints``, ``~/input/objects``,
+   ``~/input/traffic_signals`` (V2X), ``~/input/perceived_signals`` (camera light states),
+   ``~/input/v2x_hints``, ``~/input/objects``,
    ``~/input/mission_goal`` (transient local, like the simulator's latched goals).
 3. Every 0.1 s (ROS clock, so ``use_sim_time`` works): ``Planner.plan(now_ns, inputs)``;
    publish ``~/output/trajectory`` (empty = stop and hold) and ``~/output/decision``
@@ -56,10 +57,12 @@ class PlannerNode(Node):
         # 2. inputs
         self.ego = None
         self.signals = None
+        self.perceived_signals = None
         self.hints = None
         self.objects = None
         self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 10)
         self.create_subscription(TrafficSignalArray, "~/input/traffic_signals", self._on_signals, 10)
+        self.create_subscription(TrafficSignalArray, "~/input/perceived_signals", self._on_perceived_signals, 10)
         self.create_subscription(V2xHintArray, "~/input/v2x_hints", self._on_hints, 10)
         self.create_subscription(TrackedObjectArray, "~/input/objects", self._on_objects, 10)
         latched = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -98,6 +101,9 @@ class PlannerNode(Node):
     def _on_signals(self, msg: TrafficSignalArray) -> None:
         self.signals = convert.signals_from_msg(msg, self._now_ns())
 
+    def _on_perceived_signals(self, msg: TrafficSignalArray) -> None:
+        self.perceived_signals = convert.signals_from_msg(msg, self._now_ns())
+
     def _on_hints(self, msg: V2xHintArray) -> None:
         if self._frame_ok(msg.header.frame_id, "V2X hints"):
             self.hints = convert.hints_from_msg(msg, self._now_ns())
@@ -125,8 +131,9 @@ class PlannerNode(Node):
         stamp = now.to_msg()
         t0 = time.perf_counter()
         try:
-            points, decision = self.core.plan(now_ns, PlannerInputs(self.ego, self.signals, self.hints,
-                                                                    self.objects))
+            inputs = PlannerInputs(self.ego, self.signals, self.hints, self.objects,
+                                   perceived_signals=self.perceived_signals)
+            points, decision = self.core.plan(now_ns, inputs)
         except Exception as err:  # noqa: BLE001 - the loop must survive a core bug: hold the vehicle and report
             self.errors += 1
             self.get_logger().error(f"planning failed, holding the vehicle: {err!r}", throttle_duration_sec=1.0)

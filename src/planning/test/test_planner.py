@@ -139,6 +139,28 @@ def test_red_light_stop_then_go_and_deliver(road_map):
     assert max(v for *_, v, _ in trace) <= 15 / 3.6 + 1e-6
 
 
+def test_without_v2x_the_camera_light_state_stops_and_releases_the_vehicle(road_map):
+    pl = Planner(make_params(), road_map, [DROP])
+    car = ToyVehicle(-60.0, -1.75, 0.0)
+    trace = []
+    for k in range(int(60.0 / DT)):
+        t, now = k * DT, int(k * DT * NS)
+        # the camera sees the west light (stop line x = -12) from 40 m, red until 25 s, no timing
+        state = STATE_RED if t < 25.0 else STATE_PROTECTED_GREEN
+        seen = Stamped(now, (Signal(101, 2, state),) if car.x > -52.0 else ())
+        pts, dec = pl.plan(now, PlannerInputs(car.ego(now), None, Stamped(now, ()), Stamped(now, ()),
+                                              perceived_signals=seen))
+        trace.append((t, car.x, car.v, dec))
+        car.follow(pts)
+        if dec.state == DecisionState.MISSION_COMPLETE:
+            break
+    red = [(x, v, d) for t, x, v, d in trace if t < 25.0]
+    assert max(x for x, _, _ in red) + 2.45 <= -12.0 - 0.3  # front bumper stayed before the line
+    assert any(d.state == DecisionState.STOPPED and d.reason == "red_light" for *_, d in red)
+    assert trace[-1][3].state == DecisionState.MISSION_COMPLETE
+    assert json.loads(json.dumps(red[-1][2].info))["inputs"]["perceived_signals"] is True
+
+
 def test_unknown_or_stale_signal_stops_at_the_line(road_map):
     for signals in (None, "stale"):
         pl = Planner(make_params(), road_map, [DROP])

@@ -118,9 +118,10 @@ def test_matching_by_lanelet_or_intersection_and_phase():
     assert not tl.matches(LINE, Signal(103, 2, STATE_RED))
 
 
-def run(signals, ego_s=0.0, speed=4.0, prev=None):
+def run(signals, ego_s=0.0, speed=4.0, prev=None, perceived=None):
     return tl.evaluate([LineAhead(LINE, 50.0)], prev or {}, signals, NOW, ego_s, speed, 4.0, front_m=2.45,
-                       margin_m=0.5, accel=0.8, comfort_decel=COMFORT, max_decel=HARD, time_margin_s=1.0)
+                       margin_m=0.5, accel=0.8, comfort_decel=COMFORT, max_decel=HARD, time_margin_s=1.0,
+                       perceived=perceived)
 
 
 def test_red_light_gives_a_stop_before_the_line_with_the_front_bumper():
@@ -151,3 +152,47 @@ def test_yellow_close_to_the_line_proceeds_far_from_it_stops():
 def test_passed_line_is_dropped():
     stops, dec, report = run([sig(STATE_RED)], ego_s=50.0)
     assert stops == [] and dec == {} and report == []
+
+
+# -- V2X and the camera ----------------------------------------------------------------------------
+def seen(state):
+    """A light state perceived by the camera: the colour now, no timing, matched by lanelet."""
+    return Signal(101, 2, state, lanelet_id=1016)
+
+
+def test_the_camera_alone_decides_without_v2x():
+    stops, dec, report = run(None, perceived=[seen(STATE_RED)])
+    assert [s.reason for s in stops] == ["red_light"] and report[0]["sources"] == ["camera"]
+    stops, dec, _ = run(None, perceived=[seen(STATE_PERMISSIVE_GREEN)])
+    assert stops == [] and dec[10059] == LightDecision.GO
+    stops, _, _ = run(None, perceived=[seen(STATE_YELLOW)])  # 50 m ahead: a comfortable stop
+    assert [s.reason for s in stops] == ["red_light"]
+
+
+def test_a_perceived_red_stops_the_vehicle_whatever_v2x_says():
+    stops, dec, report = run([sig(STATE_PROTECTED_GREEN, min_end=60)], perceived=[seen(STATE_RED)])
+    assert [s.reason for s in stops] == ["red_light"] and dec[10059] == LightDecision.STOP
+    assert report[0]["sources"] == ["v2x", "camera"]
+
+
+def test_a_perceived_green_never_overrides_a_v2x_red():
+    stops, _, _ = run([sig(STATE_RED, max_end=60)], perceived=[seen(STATE_PERMISSIVE_GREEN)])
+    assert [s.reason for s in stops] == ["red_light"]
+
+
+def test_where_both_agree_the_v2x_timing_counts():
+    # red now, green 3 s from now, the line 12 s away: V2X alone lets the vehicle drive on; the camera
+    # seeing the same red (no timing) must not turn that into a stop
+    v2x = [sig(STATE_RED, max_end=3)]
+    assert run(v2x)[0] == []
+    stops, dec, _ = run(v2x, perceived=[seen(STATE_RED)])
+    assert stops == [] and dec[10059] == LightDecision.GO
+
+
+def test_fuse_keeps_a_contradiction_and_drops_an_agreement():
+    v2x = [sig(STATE_PROTECTED_GREEN, min_end=20)]
+    assert tl.fuse(v2x, [seen(STATE_PERMISSIVE_GREEN)]) == v2x
+    assert tl.fuse(v2x, [seen(STATE_RED)]) == [*v2x, seen(STATE_RED)]
+    assert tl.fuse([], [seen(STATE_RED)]) == [seen(STATE_RED)]
+    assert [tl.colour(s) for s in (STATE_PERMISSIVE_GREEN, STATE_YELLOW, STATE_RED, STATE_DARK)] == [
+        "green", "changing", "red", "unknown"]

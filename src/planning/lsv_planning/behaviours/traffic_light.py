@@ -14,6 +14,12 @@ tags. Per stop line a small state machine decides (``transition``):
 
 No fresh signal for a signalised line = unknown = stop (V2X is advice: it can only make the
 vehicle more careful, and a green never overrides an obstacle - obstacles are separate stops).
+
+Two sources (``fuse``): V2X SPaT (with the timing: when the state ends) and the camera's
+perceived light state (the colour now, no timing; only within sight of the head). Where both
+see the same colour the V2X signal alone counts (it adds the timing); where they disagree both
+count, so the more careful one decides (a perceived red stops the vehicle whatever V2X says);
+without V2X the perceived colour decides, a perceived green being green until further notice.
 """
 
 from __future__ import annotations
@@ -81,6 +87,23 @@ def matches(line: SignalStopLine, sig: Signal) -> bool:
         and sig.phase_id == line.phase_id
 
 
+def colour(state: int) -> str:
+    """'green' | 'changing' | 'red' | 'unknown' (dark, unavailable) of a SPaT light state."""
+    if state in GREEN_STATES:
+        return "green"
+    if state in CHANGING_STATES:
+        return "changing"
+    return "red" if state in RED_STATES else "unknown"
+
+
+def fuse(v2x: list[Signal], perceived: list[Signal]) -> list[Signal]:
+    """The signals of one stop line from both sources: a perceived signal that shows a colour V2X
+    also reports is dropped (V2X has the timing), one that contradicts V2X is kept (all must be
+    green to go, so the more careful source wins)."""
+    seen = {colour(s.state) for s in v2x}
+    return v2x + [s for s in perceived if colour(s.state) not in seen]
+
+
 def arrival_time_s(distance: float, speed: float, cruise: float, accel: float) -> float:
     """Earliest arrival (s) over ``distance`` from ``speed``, accelerating at ``accel`` up to ``cruise``."""
     if distance <= 0:
@@ -128,11 +151,14 @@ class LineAhead:
 def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals: Iterable[Signal] | None,
              now_ns: int, ego_s: float, speed: float, cruise: float, *, front_m: float, margin_m: float,
              accel: float, comfort_decel: float, max_decel: float, time_margin_s: float,
+             perceived: Iterable[Signal] | None = None,
              ) -> tuple[list[StopPoint], dict[int, LightDecision], list[dict]]:
-    """Decide every stop line ahead. ``signals`` None = no fresh signals (all unknown).
+    """Decide every stop line ahead. ``signals`` (V2X) and ``perceived`` (camera) None = no fresh
+    signals from that source; none from either = unknown.
 
     Returns the stop points, the new decision per stop-line id and a report per line."""
     sigs = list(signals or ())
+    seen = list(perceived or ())
     stops: list[StopPoint] = []
     decisions: dict[int, LightDecision] = {}
     report = []
@@ -141,7 +167,9 @@ def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals
         front_to_line = la.s - (ego_s + front_m)
         if front_to_line < -0.5:
             continue  # passed
-        matched = [s for s in sigs if matches(la.line, s)]
+        from_v2x = [s for s in sigs if matches(la.line, s)]
+        from_camera = [s for s in seen if matches(la.line, s)]
+        matched = fuse(from_v2x, from_camera)
         t_arr = arrival_time_s(max(front_to_line, 0.0), speed, cruise, accel)
         green, changing = green_on_arrival(matched, now_ns, t_arr, time_margin_s)
         # can the vehicle still stop before the line itself? (the stop point keeps margin_m more; a few cm
@@ -155,7 +183,8 @@ def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals
             stops.append(StopPoint(stop_s, reason, f"stop line {la.line.stop_line_id} (intersection "
                                                    f"{la.line.intersection_id} phase {la.line.phase_id}) states "
                                                    f"{states or 'none'}"))
+        sources = [name for name, found in (("v2x", from_v2x), ("camera", from_camera)) if found]
         report.append({"stop_line": la.line.stop_line_id, "intersection_id": la.line.intersection_id,
                        "phase_id": la.line.phase_id, "distance_m": round(front_to_line, 2),
-                       "states": states, "arrival_s": round(t_arr, 2), "decision": d.value})
+                       "states": states, "sources": sources, "arrival_s": round(t_arr, 2), "decision": d.value})
     return stops, decisions, report
