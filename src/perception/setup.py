@@ -25,6 +25,7 @@ setup(
             "camera_detector = lsv_perception.camera_node:main",
             "lidar_detector = lsv_perception.lidar_node:main",
             "tracker = lsv_perception.tracker_node:main",
+            "traffic_light_classifier = lsv_perception.traffic_light_node:main",
         ],
     },
 )

@@ -31,17 +31,12 @@ from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
 from lsv_msgs.msg import DetectedObjectArray, TrackedObject, TrackedObjectArray
 from lsv_perception.fusion.fuse import FusionParams, as_v2x, fuse_camera
-from lsv_perception.fusion.projection import Calibration, CalibrationError, camera_extrinsic, pose_to_matrix
+from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, pose_to_matrix
 from lsv_perception.tracking import Measurements, MultiObjectTracker, TrackerParams, Tracks
 from lsv_perception.tracking.tracker import yaw_variance
 
 NS = 1_000_000_000
 MAP_FRAME = "map"
-
-
-def _ext(default: float, axis: str, unit: str, lo: float, hi: float):
-    return field(default=default, metadata=spec(f"camera (body) {axis} in base_link; default: the simulator's",
-                                                unit=unit, min=lo, max=hi, optional=True, name=f"camera.{axis}"))
 
 
 @dataclass(frozen=True)
@@ -65,12 +60,6 @@ class TrackerNodeParams:
         "also publish tracks not yet confirmed (confirmed = false)", optional=True))
     publish_markers: bool = field(default=True, metadata=spec(
         "publish ~/output/markers (only built while someone subscribes)", optional=True))
-    camera_x: float = _ext(2.1, "x", "m", -5.0, 10.0)
-    camera_y: float = _ext(0.0, "y", "m", -3.0, 3.0)
-    camera_z: float = _ext(1.6, "z", "m", 0.0, 5.0)
-    camera_roll: float = _ext(0.0, "roll", "rad", -math.pi, math.pi)
-    camera_pitch: float = _ext(0.05, "pitch", "rad", -math.pi / 2, math.pi / 2)
-    camera_yaw: float = _ext(0.0, "yaw", "rad", -math.pi, math.pi)
 
 
 # ---------------------------------------------------------------------- conversions
@@ -187,9 +176,7 @@ class TrackerNode(Node):
         self.params = load_params(self, TrackerNodeParams)
         self.tracker_params = load_params(self, TrackerParams)
         self.fusion_params = load_params(self, FusionParams)
-        p = self.params
-        self.t_base_camera = camera_extrinsic(p.camera_x, p.camera_y, p.camera_z, p.camera_roll, p.camera_pitch,
-                                              p.camera_yaw)
+        self.t_base_camera = load_params(self, CameraMountParams).t_base_camera()
         self.tracker = MultiObjectTracker(self.tracker_params)
         # latest inputs: (receive time ns of the ROS clock, value)
         self._last: dict[str, int] = {}

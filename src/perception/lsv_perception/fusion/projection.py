@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from lsv_common.params import spec
 
 #: rotation taking optical-frame vectors (z forward, x right, y down) to the body frame of the
 #: same camera (x forward, y left, z up); the simulator and REP-103 use the same convention
@@ -35,6 +37,28 @@ def camera_extrinsic(x: float, y: float, z: float, roll: float, pitch: float, ya
     t[:3, :3] = rotation_rpy(roll, pitch, yaw) @ R_BODY_OPTICAL
     t[:3, 3] = (x, y, z)
     return t
+
+
+def _mount(default: float, axis: str, unit: str, lo: float, hi: float):
+    return field(default=default, metadata=spec(f"camera (body) {axis} in base_link; default: the simulator's",
+                                                unit=unit, min=lo, max=hi, optional=True, name=f"camera.{axis}"))
+
+
+@dataclass(frozen=True)
+class CameraMountParams:
+    """Where the camera body sits in base_link (parameters ``camera.x`` ... ``camera.yaw``)."""
+
+    camera_x: float = _mount(2.1, "x", "m", -5.0, 10.0)
+    camera_y: float = _mount(0.0, "y", "m", -3.0, 3.0)
+    camera_z: float = _mount(1.6, "z", "m", 0.0, 5.0)
+    camera_roll: float = _mount(0.0, "roll", "rad", -math.pi, math.pi)
+    camera_pitch: float = _mount(0.05, "pitch", "rad", -math.pi / 2, math.pi / 2)
+    camera_yaw: float = _mount(0.0, "yaw", "rad", -math.pi, math.pi)
+
+    def t_base_camera(self) -> np.ndarray:
+        """``T_base_camera`` (4x4) of the optical frame."""
+        return camera_extrinsic(self.camera_x, self.camera_y, self.camera_z, self.camera_roll, self.camera_pitch,
+                                self.camera_yaw)
 
 
 def pose_to_matrix(x: float, y: float, z: float, qx: float, qy: float, qz: float, qw: float) -> np.ndarray:

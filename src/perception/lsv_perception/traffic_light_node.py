@@ -1,0 +1,195 @@
+"""``traffic_light_classifier`` node: camera image + map + pose -> lsv_msgs/TrafficSignalArray.
+
+Thin shell around ``lsv_perception.traffic_light``: 1. parameters (``TrafficLightNodeParams``,
+``LightClassifierParams``, the camera mount ``camera.*``) and the map's heads, loaded at start-up
+(a missing map or one without lamp positions stops the node with exit status 2); 2. keeps the
+latest CameraInfo and odometry; 3. each image (skipped when older than ``max_frame_age_s``, when
+its stamp repeats the previous one, or while CameraInfo or odometry is missing or stale): looks
+at every head facing the camera, publishes the states it saw (``SOURCE_PERCEPTION``, no timing,
+the image's stamp, frame ``map``; an empty array: no head seen); 4. /diagnostics at 1 Hz.
+Docs: ``src/perception/doc/traffic_light_classifier.md``.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+
+from lsv_common.convert import ConversionError, from_image
+from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
+from lsv_common.params import ParameterError, spec
+from lsv_common.stamps import RepeatedStamps, stamp_to_ns
+from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
+from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, pose_to_matrix
+from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_heads
+
+NS = 1_000_000_000
+NO_FRAME_WARN_S = 2.0  # s without any image -> diagnostics WARN
+
+
+@dataclass(frozen=True)
+class TrafficLightNodeParams:
+    map_path: str = field(default="package://lsv_sim/maps/district.osm", metadata=spec(
+        "Lanelet2 map (OSM) with the traffic-light heads and their lamps (light_bulbs); package:// URLs resolve "
+        "to the package's share (or source) folder", optional=True))
+    map_origin_lat_deg: float = field(default=30.2741, metadata=spec(
+        "the map's LocalCartesian origin (the planner's)", unit="deg", min=-90.0, max=90.0, optional=True))
+    map_origin_lon_deg: float = field(default=120.1551, metadata=spec(
+        "the map's LocalCartesian origin (the planner's)", unit="deg", min=-180.0, max=180.0, optional=True))
+    map_origin_alt_m: float = field(default=0.0, metadata=spec("the map's LocalCartesian origin altitude",
+                                                               unit="m", min=-1000.0, max=9000.0, optional=True))
+    max_frame_age_s: float = field(default=0.5, metadata=spec(
+        "an image whose stamp is older than this on the node's clock is skipped (0 = never)", unit="s", min=0.0,
+        max=60.0, optional=True))
+    odometry_timeout_s: float = field(default=0.3, metadata=spec(
+        "odometry older than this: nothing is classified (the pose places the heads in the image)", unit="s",
+        min=0.02, max=5.0, optional=True))
+    camera_info_timeout_s: float = field(default=2.0, metadata=spec(
+        "CameraInfo older than this: nothing is classified", unit="s", min=0.1, max=60.0, optional=True))
+
+
+def signals_msg(observations, header) -> TrafficSignalArray:
+    """The heads seen -> TrafficSignalArray (map frame, the image's stamp, perception, no timing)."""
+    out = TrafficSignalArray()
+    out.header.stamp = header.stamp
+    out.header.frame_id = "map"
+    for o in observations:
+        if not o.colour:
+            continue
+        h = o.head
+        out.signals.append(TrafficSignal(region_id=0, intersection_id=h.intersection_id, phase_id=h.phase_id,
+                                         lanelet_id=h.lanelet_ids[0] if h.lanelet_ids else 0, state=o.state,
+                                         confidence=float(o.confidence), source=TrafficSignal.SOURCE_PERCEPTION))
+    return out
+
+
+class TrafficLightNode(Node):
+    def __init__(self) -> None:
+        super().__init__("traffic_light_classifier")
+        # 1. parameters and the map's heads (fails here, not at the first frame)
+        self.params = p = load_params(self, TrafficLightNodeParams)
+        self.classifier_params = load_params(self, LightClassifierParams)
+        self.t_base_camera = load_params(self, CameraMountParams).t_base_camera()
+        try:
+            self.heads = load_light_heads(p.map_path, p.map_origin_lat_deg, p.map_origin_lon_deg, p.map_origin_alt_m)
+        except LightMapError as err:
+            raise ParameterError(f"map_path: {err}") from err
+        self.get_logger().info(f"{len(self.heads)} traffic-light heads from {p.map_path}")
+        # 2. inputs and outputs
+        self._calib: Calibration | None = None
+        self._t_map_base: np.ndarray | None = None
+        self._last: dict[str, int] = {}  # input -> receive time on the ROS clock, ns
+        self.stamps = RepeatedStamps()
+        self.counts = collections.Counter()
+        self.seen = collections.Counter()  # colour -> heads reported
+        self.last_frame_mono: float | None = None
+        self.last_skip = ""
+        self._classified_before = 0  # at the previous diagnostics report
+        self.frame_ms: collections.deque[float] = collections.deque(maxlen=100)
+        self.pub = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
+        self.create_subscription(Image, "~/input/image", self._on_image, qos_profile_sensor_data)
+        self.create_subscription(CameraInfo, "~/input/camera_info", self._on_camera_info, 2)
+        self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 10)
+        # 4. health
+        self.diagnostics = Diagnostics(self, self._collect_diagnostics)
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _age_s(self, key: str, now_ns: int) -> float:
+        return (now_ns - self._last[key]) / NS if key in self._last else math.inf
+
+    def _skip(self, why: str) -> None:
+        self.counts["skipped"] += 1
+        self.last_skip = why
+        self.get_logger().warning(f"camera frame not classified: {why}", throttle_duration_sec=2.0)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            self._calib = Calibration(np.array(msg.k, np.float64).reshape(3, 3), int(msg.width), int(msg.height),
+                                      self.t_base_camera)
+        except CalibrationError as err:
+            self._calib = None
+            self.get_logger().warning(f"CameraInfo unusable: {err}", throttle_duration_sec=5.0)
+            return
+        self._last["camera_info"] = self._now_ns()
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        pp = msg.pose.pose
+        try:
+            t = pose_to_matrix(pp.position.x, pp.position.y, pp.position.z, pp.orientation.x, pp.orientation.y,
+                               pp.orientation.z, pp.orientation.w)
+        except CalibrationError as err:
+            self.get_logger().warning(f"odometry ignored: {err}", throttle_duration_sec=5.0)
+            return
+        if not np.isfinite(t).all():
+            self.get_logger().warning("odometry with non-finite values ignored", throttle_duration_sec=5.0)
+            return
+        self._t_map_base = t
+        self._last["odometry"] = self._now_ns()
+
+    # 3. each image
+    def _on_image(self, msg: Image) -> None:
+        t0 = time.perf_counter()
+        self.counts["frames"] += 1
+        now = self._now_ns()
+        p = self.params
+        if not self.stamps.is_new("image", stamp_to_ns(msg.header.stamp)):
+            return self._skip("the same stamp as the previous frame (a frozen camera driver?)")
+        self.last_frame_mono = time.monotonic()
+        if p.max_frame_age_s > 0.0 and (now - stamp_to_ns(msg.header.stamp)) / NS > p.max_frame_age_s:
+            return self._skip(f"older than {p.max_frame_age_s} s")
+        if self._calib is None or self._age_s("camera_info", now) > p.camera_info_timeout_s:
+            return self._skip("no fresh CameraInfo")
+        if self._t_map_base is None or self._age_s("odometry", now) > p.odometry_timeout_s:
+            return self._skip("no fresh odometry (the pose places the heads in the image)")
+        try:
+            rgb = from_image(msg)
+            if msg.encoding == "bgr8":
+                rgb = rgb[..., ::-1]
+            elif msg.encoding != "rgb8":
+                raise ConversionError(f"the classifier takes rgb8 or bgr8 images, got '{msg.encoding}'")
+            observations = classify(rgb, self.heads, self._calib, self._t_map_base, self.classifier_params)
+        except (ConversionError, ValueError) as err:
+            self.counts["rejected"] += 1
+            return self._skip(str(err))
+        out = signals_msg(observations, msg.header)
+        self.pub.publish(out)
+        self.counts["classified"] += 1
+        self.counts["heads_looked_at"] += len(observations)
+        for o in observations:
+            self.seen[o.colour or "not_seen"] += 1
+        self.frame_ms.append((time.perf_counter() - t0) * 1e3)
+
+    def _collect_diagnostics(self) -> list[DiagnosticStatus]:
+        values = {**self.counts, **{f"seen_{k}": v for k, v in self.seen.items()}, "heads": len(self.heads)}
+        if self.frame_ms:
+            values["frame_ms_p95"] = float(np.percentile(np.asarray(self.frame_ms), 95))
+        classified_now = self.counts["classified"] - self._classified_before
+        self._classified_before = self.counts["classified"]
+        if self.last_frame_mono is None or time.monotonic() - self.last_frame_mono > NO_FRAME_WARN_S:
+            level, message = WARN, "no new camera frames"
+        elif classified_now == 0:
+            level, message = WARN, f"no frame classified since the last report: {self.last_skip}"
+        else:
+            level, message = OK, "classifying"
+        return [status("traffic_lights", level, message, values)]
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(lambda: TrafficLightNode(), args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
