@@ -118,6 +118,13 @@ class SimNodeParams:
         "render and publish the camera (district maps)", optional=True, name="sensors.camera"))
     sensors_gnss: bool = field(default=True, metadata=spec("publish GNSS fixes", optional=True, name="sensors.gnss"))
     sensors_imu: bool = field(default=True, metadata=spec("publish IMU samples", optional=True, name="sensors.imu"))
+    sensors_light_states: bool = field(default=True, metadata=spec(
+        "publish the light states an ideal camera light classifier would report (ground truth of the heads in the "
+        "camera's view, no timing, camera rate) on ~/output/ground_truth/visible_signals: the oracle light "
+        "perception of runs without camera perception (district maps)", optional=True, name="sensors.light_states"))
+    light_states_range_m: float = field(default=50.0, metadata=spec(
+        "farthest traffic-light head the oracle light perception reports", unit="m", min=5.0, max=200.0,
+        optional=True, name="sensors.light_states_range_m"))
     rsu_target_address: str = field(default="127.0.0.1", metadata=spec(
         "where the simulated RSU sends its datagrams (loopback: never off this machine)", optional=True,
         name="rsu.target_address"))
@@ -139,6 +146,9 @@ def _quat_z(yaw: float) -> tuple[float, float]:
 
 ACTOR_CLASSES = {"pedestrian": "PEDESTRIAN", "cyclist": "CYCLIST", "car": "CAR", "parked_car": "CAR",
                  "emergency_vehicle": "EMERGENCY_VEHICLE"}  # ActorType value -> lsv_sim.world.ObjectClass name
+
+
+CAMERA_OF = {"light_states": "camera"}  # what the oracle light perception sees through: camera faults apply
 
 
 class SensorSuite:
@@ -186,6 +196,13 @@ class SensorSuite:
             self.info_pub = node.create_publisher(CameraInfo, "~/output/camera/camera_info", 2)
         self.gnss_pub = node.create_publisher(NavSatFix, "~/output/gnss/fix", 10) if p.sensors_gnss else None
         self.imu_pub = node.create_publisher(Imu, "~/output/imu", 50) if p.sensors_imu else None
+        from lsv_sim.sensors.camera import CameraParams
+
+        self.camera_p = self.camera.params if self.camera else load_params(node, CameraParams)
+        self.light_range_m = p.light_states_range_m
+        self.heads = list(getattr(sim.world, "traffic_lights", None) or []) if p.sensors_light_states else []
+        self.lights_pub = node.create_publisher(TrafficSignalArray, "~/output/ground_truth/visible_signals", 10) \
+            if self.heads else None
         step = sim.step_ns
 
         def every(rate_hz: float) -> int:
@@ -193,7 +210,8 @@ class SensorSuite:
 
         self.every = {"lidar": every(self.lidar.params.rate_hz) if self.lidar else 0,
                       "camera": every(self.camera.params.rate_hz) if self.camera else 0,
-                      "gnss": every(self.gnss_p.rate_hz), "imu": every(self.imu_p.rate_hz)}
+                      "gnss": every(self.gnss_p.rate_hz), "imu": every(self.imu_p.rate_hz),
+                      "light_states": every(self.camera_p.rate_hz) if self.heads else 0}
         self._signal_of_light = self._match_lights()
 
     def _match_lights(self) -> dict[int, int]:
@@ -227,10 +245,10 @@ class SensorSuite:
         """Sample and publish what is due at this step (errors are counted and logged, never fatal)."""
         due = [k for k, n in self.every.items() if n and steps % n == 0]
         faults = self.sim.faults()
-        due = [k for k in due if f"{k}_dropout" not in faults]
+        due = [k for k in due if f"{CAMERA_OF.get(k, k)}_dropout" not in faults]
         if not due:
             return
-        frozen = [k for k in due if f"{k}_freeze" in faults and k in self.last]
+        frozen = [k for k in due if f"{CAMERA_OF.get(k, k)}_freeze" in faults and k in self.last]
         for kind in frozen:  # a frozen driver: the very same message again (stamp included)
             for pub, msg in self.last[kind]:
                 pub.publish(msg)
@@ -267,6 +285,25 @@ class SensorSuite:
         frame = self.camera.render(pose, self._actors(gt), None, self.rng, signals)
         return [(self.image_pub, messages.image(frame, stamp_ns)),
                 (self.info_pub, messages.camera_info(self.camera.camera_info(), stamp_ns))]
+
+    def _light_states(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
+        from lsv_sim.sensors.camera import lights_in_view
+
+        pose = self._base(gt) @ self.ext.matrix("camera")
+        msg = TrafficSignalArray()
+        msg.header.stamp = _stamp(stamp_ns)
+        msg.header.frame_id = "map"
+        for tl in lights_in_view(self.heads, pose, self.camera_p, self.light_range_m):
+            i = self._signal_of_light.get(tl.id)
+            if i is None:
+                continue
+            state = int(gt.lights[i].state)
+            if state in (TrafficSignal.STATE_UNAVAILABLE, TrafficSignal.STATE_DARK):
+                continue
+            msg.signals.append(TrafficSignal(region_id=1, intersection_id=tl.intersection_id, phase_id=tl.phase_id,
+                                             lanelet_id=tl.lanelet_ids[0] if tl.lanelet_ids else 0, state=state,
+                                             confidence=1.0, source=TrafficSignal.SOURCE_PERCEPTION))
+        return [(self.lights_pub, msg)]
 
     def _gnss(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         if self.gnss_pub is None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lsv_sim.sensors import Actor, Extrinsics, pose_matrix
-from lsv_sim.sensors.camera import Camera, CameraParams, Lighting
+from lsv_sim.sensors.camera import Camera, CameraParams, Lighting, lights_in_view
 from lsv_sim.sensors.lidar import RayCaster
 from lsv_sim.world import ObjectClass, load_world
 
@@ -137,3 +137,22 @@ def test_lit_traffic_lamp_is_drawn_in_its_colour() -> None:
         lamp = (f.class_id == ObjectClass.TRAFFIC_LIGHT) & (f.rgb[..., channel] > 200)
         lamp &= f.rgb[..., 2 - channel if channel == 0 else 0] < 120
         assert lamp.sum() >= 4, state
+
+
+def test_oracle_light_perception_sees_the_heads_facing_the_camera_in_range() -> None:
+    world = load_world()
+    lights_101 = [t for t in world.traffic_lights if t.intersection_id == 101]
+    east_arm = next(t for t in lights_101 if t.phase_id == world.intersections["west"].phase_of_arm["E"])
+    params = CameraParams()
+
+    def seen(x: float, y: float, yaw: float, max_range_m: float = 50.0) -> list[int]:
+        z = float(world.height_at(np.array([[x, y]]))[0])
+        return [t.id for t in lights_in_view(lights_101, optical_pose(x, y, z + 1.6, yaw=yaw), params, max_range_m)]
+
+    # approaching intersection 101 from the east, westbound in the lane y = +1.75
+    assert seen(30.0, 1.75, math.pi) == [east_arm.id]  # the head of its own arm, the others side on
+    assert seen(14.0, 1.75, math.pi) == [east_arm.id]  # waiting at the stop line
+    assert seen(30.0, 1.75, math.pi, max_range_m=10.0) == []  # too far for the range
+    assert seen(80.0, 1.75, math.pi) == []  # beyond 50 m
+    assert east_arm.id not in seen(30.0, 1.75, 0.0)  # driving away: behind the camera
+    assert east_arm.id not in seen(-30.0, -1.75, 0.0)  # from the west: the head faces away

@@ -306,3 +306,28 @@ class Camera:
             across = rel - np.outer(rel @ face, face)
             lit = (np.linalg.norm(across, axis=1) < LAMP_RADIUS) & (rel @ face > 0.0)
             img[heads[lit]] = np.asarray(LAMP_RGB[state]) * 255.0
+
+
+def lights_in_view(lights: Sequence[TrafficLight], pose: np.ndarray | Sequence[float], params: CameraParams,
+                   max_range_m: float = 50.0, max_off_axis_deg: float = 30.0) -> list[TrafficLight]:
+    """The traffic-light heads a camera at ``pose`` (T_map_camera, optical frame) sees face on:
+    inside the image, nearer than ``max_range_m`` (the default: a lamp 1 px in radius at the
+    default resolution) and facing the camera within ``max_off_axis_deg`` (the heads of the other
+    arms of a junction are 40 deg or more off axis from every approach lane). No occlusion test
+    (the district's heads hang over the road, in the open). What an ideal light classifier
+    reports: the simulator's oracle light perception."""
+    m = as_matrix(pose)
+    half_w = params.width / 2.0 / params.fx  # tan of the half field of view, square pixels
+    half_h = params.height / 2.0 / params.fx
+    cos_off = math.cos(math.radians(max_off_axis_deg))
+    out = []
+    for tl in lights:
+        rel = np.asarray(tl.position, float) - m[:3, 3]
+        dist = float(np.linalg.norm(rel))
+        x, y, z = rel @ m[:3, :3]  # optical frame: z forward, x right, y down
+        if not (z > 0.5 and dist <= max_range_m and abs(x) < half_w * z and abs(y) < half_h * z):
+            continue
+        facing = np.array([math.cos(tl.facing_yaw), math.sin(tl.facing_yaw), 0.0])
+        if float(-rel @ facing) >= cos_off * dist:
+            out.append(tl)
+    return out
