@@ -3,9 +3,10 @@
 Thin shell around ``lsv_perception.traffic_light``: 1. parameters (``TrafficLightNodeParams``,
 ``LightClassifierParams``, the camera mount ``camera.*``) and the map's heads, loaded at start-up
 (a missing map or one without lamp positions stops the node with exit status 2); 2. keeps the
-latest CameraInfo and odometry; 3. each image (skipped when older than ``max_frame_age_s``, when
-its stamp repeats the previous one, or while CameraInfo or odometry is missing or stale): looks
-at every head facing the camera, publishes the states it saw (``SOURCE_PERCEPTION``, no timing,
+latest CameraInfo and odometry (its height replaced by the map's road height where the
+localizer does not estimate it: z variance above 1 m^2); 3. each image (skipped when older than
+``max_frame_age_s``, when its stamp repeats the previous one, or while CameraInfo or odometry is
+missing or stale): looks at every head facing the camera, publishes the states it saw (``SOURCE_PERCEPTION``, no timing,
 the image's stamp, frame ``map``; an empty array: no head seen); 4. /diagnostics at 1 Hz.
 Docs: ``src/perception/doc/traffic_light_classifier.md``.
 """
@@ -30,10 +31,11 @@ from lsv_common.params import ParameterError, spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
 from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, pose_to_matrix
-from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_heads
+from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_map
 
 NS = 1_000_000_000
 NO_FRAME_WARN_S = 2.0  # s without any image -> diagnostics WARN
+MAX_HEIGHT_VARIANCE = 1.0  # m^2: an odometry z less certain than this is replaced by the map's road height
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,11 @@ class TrafficLightNode(Node):
         self.classifier_params = load_params(self, LightClassifierParams)
         self.t_base_camera = load_params(self, CameraMountParams).t_base_camera()
         try:
-            self.heads = load_light_heads(p.map_path, p.map_origin_lat_deg, p.map_origin_lon_deg, p.map_origin_alt_m)
+            self.light_map = load_light_map(p.map_path, p.map_origin_lat_deg, p.map_origin_lon_deg,
+                                            p.map_origin_alt_m)
         except LightMapError as err:
             raise ParameterError(f"map_path: {err}") from err
+        self.heads = self.light_map.heads
         self.get_logger().info(f"{len(self.heads)} traffic-light heads from {p.map_path}")
         # 2. inputs and outputs
         self._calib: Calibration | None = None
@@ -134,6 +138,9 @@ class TrafficLightNode(Node):
         if not np.isfinite(t).all():
             self.get_logger().warning("odometry with non-finite values ignored", throttle_duration_sec=5.0)
             return
+        if not msg.pose.covariance[14] <= MAX_HEIGHT_VARIANCE:  # z not estimated (a 2D localizer): the road's
+            t[2, 3] = self.light_map.road_height(t[0, 3], t[1, 3])
+            self.counts["height_from_map"] += 1
         self._t_map_base = t
         self._last["odometry"] = self._now_ns()
 

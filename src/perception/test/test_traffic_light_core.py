@@ -148,6 +148,15 @@ def test_an_image_of_the_wrong_size_is_refused(scene):
         classify(rgb[:240], scene["heads"], scene["calib"], base, LightClassifierParams())
 
 
+def test_the_road_height_for_a_localizer_without_one(scene):
+    from lsv_perception.traffic_light import load_light_map
+
+    light_map = load_light_map(MAP, *ORIGIN)
+    world = scene["world"]
+    for x, y in ((-25.0, LANE_Y), (1.75, 120.0), (150.0, 248.25), (0.0, 0.0)):  # level, 12 % hill, top, junction
+        assert light_map.road_height(x, y) == pytest.approx(float(world.height_at(np.array([[x, y]]))[0]), abs=0.2)
+
+
 def test_map_errors_name_the_file(tmp_path):
     with pytest.raises(LightMapError, match="not found"):
         load_light_heads(tmp_path / "nope.osm", *ORIGIN)

@@ -1,5 +1,6 @@
 """The traffic_light_classifier node process over real topics: a rendered district frame with the
-light red, CameraInfo and odometry in -> a TrafficSignalArray naming the intersection, phase and
+light red, CameraInfo and odometry without height (as the localizer gives it: the node takes the
+road's height from the map) in -> a TrafficSignalArray naming the intersection, phase and
 lanelet of the head, state red, source perception, the image's stamp; without fresh odometry
 nothing is classified (and /diagnostics says why); a missing map -> exit status 2 naming it."""
 
@@ -19,7 +20,8 @@ REMAPS = {"~/input/image": "/sensing/camera/image_raw", "~/input/camera_info": "
 
 
 def red_frame():
-    """A frame 35 m from intersection 101's west head, lit red; the vehicle pose; the CameraInfo."""
+    """A frame 35 m from intersection 101's west head (the road 12 m above the map origin), lit red;
+    the vehicle position; the CameraInfo; the head."""
     from lsv_sim.sensors import Extrinsics, pose_matrix
     from lsv_sim.sensors.camera import Camera, CameraParams
     from lsv_sim.world import load_world
@@ -28,6 +30,7 @@ def red_frame():
     camera = Camera(CameraParams(), world.static_mesh(), world.traffic_lights)
     x, y = -25.0, -1.75
     z = float(world.height_at(np.array([[x, y]]))[0])
+    assert z > 10.0
     base = pose_matrix(x, y, z, yaw=0.0)
     head = next(t for t in world.traffic_lights if t.id == 5003)
     rgb = camera.render(base @ Extrinsics().matrix("camera"), signals={head.id: "red"}).rgb
@@ -45,7 +48,7 @@ def test_node_reports_the_red_it_sees_and_nothing_without_a_pose(tmp_path: Path)
     from lsv_common.convert import to_image
     from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
 
-    rgb, (x, y, z), info, head = red_frame()
+    rgb, (x, y, _z), info, head = red_frame()
     proc = start_node("lsv_perception.traffic_light_node", name="traffic_light_classifier", params_file=PARAMS,
                       log_dir=tmp_path, params={"max_frame_age_s": 3.0}, remaps=REMAPS)
     rclpy.init()
@@ -67,8 +70,10 @@ def test_node_reports_the_red_it_sees_and_nothing_without_a_pose(tmp_path: Path)
                 odo = Odometry()
                 odo.header.stamp = now.to_msg()
                 odo.header.frame_id = "map"
-                odo.pose.pose.position.x, odo.pose.pose.position.y, odo.pose.pose.position.z = x, y, z
+                # as the stack's localizer gives it: no height (z 0, variance 1e4 m^2; the road here is 12 m up)
+                odo.pose.pose.position.x, odo.pose.pose.position.y = x, y
                 odo.pose.pose.orientation.w = 1.0
+                odo.pose.covariance[14] = 1e4
                 odom_pub.publish(odo)
                 spin_until(node, lambda: False, 0.05)  # the pose before the frame
             image_pub.publish(to_image(rgb, "rgb8", "camera", now.to_msg()))

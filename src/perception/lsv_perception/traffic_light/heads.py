@@ -38,10 +38,31 @@ class LightHead:
     bulbs: dict[str, np.ndarray]  # 'red' | 'yellow' | 'green' -> (3,) float64 lamp centre, m
 
 
+@dataclass(frozen=True)
+class LightMap:
+    """The heads, and the road's height for a localizer that does not estimate it."""
+
+    heads: list[LightHead]
+    road_xyz: np.ndarray  # (N, 3) float64 points of the road lanelets' centre lines, m
+
+    def road_height(self, x: float, y: float) -> float:
+        """Height (m) of the road centre-line point nearest to (x, y): the vehicle's height where
+        the pose gives none (a 2D localizer). The points are 2.5 m apart or less on the district
+        map, so at a 12 % grade the error stays under 0.15 m."""
+        d2 = (self.road_xyz[:, 0] - x) ** 2 + (self.road_xyz[:, 1] - y) ** 2
+        return float(self.road_xyz[int(np.argmin(d2)), 2])
+
+
 def load_light_heads(path: str | Path, origin_lat_deg: float, origin_lon_deg: float,
                      origin_alt_m: float = 0.0) -> list[LightHead]:
     """The heads of an OSM Lanelet2 map (``package://`` URLs resolved), sorted by regulatory
     element id. Raises ``LightMapError`` (file missing, Lanelet2 errors, no usable head)."""
+    return load_light_map(path, origin_lat_deg, origin_lon_deg, origin_alt_m).heads
+
+
+def load_light_map(path: str | Path, origin_lat_deg: float, origin_lon_deg: float,
+                   origin_alt_m: float = 0.0) -> LightMap:
+    """``load_light_heads`` plus the road centre lines' points (``LightMap``)."""
     import lanelet2
     from lanelet2.io import Origin
     from lanelet2.projection import LocalCartesianProjector
@@ -74,7 +95,11 @@ def load_light_heads(path: str | Path, origin_lat_deg: float, origin_lon_deg: fl
                                tuple(sorted(users.get(re.id, []))), math.atan2(across[0], -across[1]), bulbs))
     if not heads:
         raise LightMapError(f"{osm}: no traffic_light regulatory element with light_bulbs (lamp positions)")
-    return sorted(heads, key=lambda h: h.regelem_id)
+    road = [[p.x, p.y, p.z] for ll in lmap.laneletLayer
+            if "subtype" in ll.attributes and ll.attributes["subtype"] == "road" for p in ll.centerline]
+    if not road:
+        raise LightMapError(f"{osm}: no road lanelets (subtype=road) to take the vehicle's height from")
+    return LightMap(sorted(heads, key=lambda h: h.regelem_id), np.asarray(road, np.float64))
 
 
 def _light_bulbs(re) -> list:
