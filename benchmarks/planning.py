@@ -33,7 +33,6 @@ from lsv_planning.inputs import (
     NS,
     STATE_PROTECTED_GREEN,
     STATE_RED,
-    EgoState,
     Hint,
     PlannerInputs,
     Signal,
@@ -45,6 +44,7 @@ from lsv_planning.mission import Goal, GoalKind, load_yaml
 from lsv_planning.params import PlannerParams
 from lsv_planning.planner import Planner
 from lsv_planning.route import Waypoint, reference_path, route_through
+from lsv_planning.toy_vehicle import ToyVehicle
 
 ROOT = Path(__file__).resolve().parents[1]
 MAP = "package://lsv_sim/maps/district.osm"
@@ -69,8 +69,7 @@ def objects_at(t: float, k: int, rng: np.random.Generator) -> tuple[TrackedObj, 
 
 def drive(planner: Planner, start: tuple[float, float, float], cycles: int, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    x, y, yaw = start
-    v = 0.0
+    car = ToyVehicle(*start, dt=DT)
     times = np.empty(cycles)
     npts = np.empty(cycles)
     for c in range(cycles):
@@ -83,21 +82,13 @@ def drive(planner: Planner, start: tuple[float, float, float], cycles: int, k: i
         hints = (Hint(HINT_SPEED_LIMIT, 100.0, 0.0, now + NS, radius=20.0, speed_limit_mps=2.5),
                  Hint(HINT_PEDESTRIAN_CROSSING, 0.0, -9.0, now + NS, vx=1.0),
                  Hint(HINT_EMERGENCY_VEHICLE, 400.0, 400.0, now + NS, time_to_path=-1.0))
-        inp = PlannerInputs(EgoState(x, y, yaw, v, now), Stamped(now, sigs), Stamped(now, hints),
+        inp = PlannerInputs(car.ego(now), Stamped(now, sigs), Stamped(now, hints),
                             Stamped(now, objects_at(t, k, rng)))
         t0 = time.perf_counter_ns()
         pts, _ = planner.plan(now, inp)
         times[c] = (time.perf_counter_ns() - t0) / 1e6
         npts[c] = len(pts)
-        if len(pts) >= 2:
-            v1 = float(np.interp(DT, pts.t, pts.v))
-            seg = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(pts.x), np.diff(pts.y)))])
-            d = min(0.5 * (v + v1) * DT, seg[-1])
-            x, y = float(np.interp(d, seg, pts.x)), float(np.interp(d, seg, pts.y))
-            yaw = float(np.interp(d, seg, np.unwrap(pts.yaw)))
-            v = v1
-        else:
-            v = 0.0
+        car.follow(pts)
     return times, npts
 
 

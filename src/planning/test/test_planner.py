@@ -27,6 +27,7 @@ from lsv_planning.inputs import (
 from lsv_planning.mission import Goal, GoalKind, load_yaml
 from lsv_planning.params import PlannerParams
 from lsv_planning.planner import Planner
+from lsv_planning.toy_vehicle import ToyVehicle  # steps DT = 0.1 s
 
 DT = 0.1
 
@@ -35,29 +36,6 @@ def make_params(**kw) -> PlannerParams:
     return PlannerParams(map_path="package://lsv_sim/maps/district.osm", map_origin_lat_deg=30.2741,
                          map_origin_lon_deg=120.1551, **kw)
 DROP = Goal("parcel-drop", GoalKind.STOP, -1.75, -72.9, -math.pi / 2, dwell_s=2.0)
-
-
-class ToyVehicle:
-    """Moves along the last trajectory at its planned speed (perfect tracking)."""
-
-    def __init__(self, x, y, yaw, v=0.0):
-        self.x, self.y, self.yaw, self.v = x, y, yaw, v
-
-    def follow(self, pts) -> None:
-        if len(pts) < 2:
-            self.v = 0.0
-            return
-        v1 = float(np.interp(DT, pts.t, pts.v))
-        d = 0.5 * (self.v + v1) * DT if np.isfinite(pts.t[1]) else 0.0
-        seg = np.hypot(np.diff(pts.x), np.diff(pts.y))
-        s = np.concatenate([[0.0], np.cumsum(seg)])
-        d = min(d, s[-1])
-        self.x, self.y = float(np.interp(d, s, pts.x)), float(np.interp(d, s, pts.y))
-        self.yaw = float(np.interp(d, s, np.unwrap(pts.yaw)))
-        self.v = v1
-
-    def ego(self, now_ns):
-        return EgoState(self.x, self.y, self.yaw, self.v, now_ns)
 
 
 def run(planner, car, seconds, signals=None, objects=None, hints=None, stop_when=None, t0=0.0):
