@@ -31,7 +31,7 @@ from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
 from lsv_msgs.msg import DetectedObjectArray, TrackedObject, TrackedObjectArray
 from lsv_perception.fusion.fuse import FusionParams, as_v2x, fuse_camera
-from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, pose_to_matrix
+from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, matrix_of_pose
 from lsv_perception.tracking import Measurements, MultiObjectTracker, TrackerParams, Tracks
 from lsv_perception.tracking.tracker import yaw_variance
 
@@ -208,15 +208,10 @@ class TrackerNode(Node):
 
     # -- inputs
     def _on_odometry(self, msg: Odometry) -> None:
-        pp = msg.pose.pose
         try:
-            t = pose_to_matrix(pp.position.x, pp.position.y, pp.position.z, pp.orientation.x, pp.orientation.y,
-                               pp.orientation.z, pp.orientation.w)
+            t = matrix_of_pose(msg.pose.pose)
         except CalibrationError as err:
             self._warn(f"odometry ignored: {err}")
-            return
-        if not np.isfinite(t).all():
-            self._warn("odometry with non-finite values ignored")
             return
         self._t_map_base = t
         self._last["odometry"] = self._now_ns()

@@ -30,7 +30,7 @@ from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
-from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, pose_to_matrix
+from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, matrix_of_pose
 from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_map
 
 NS = 1_000_000_000
@@ -128,15 +128,10 @@ class TrafficLightNode(Node):
         self._last["camera_info"] = self._now_ns()
 
     def _on_odometry(self, msg: Odometry) -> None:
-        pp = msg.pose.pose
         try:
-            t = pose_to_matrix(pp.position.x, pp.position.y, pp.position.z, pp.orientation.x, pp.orientation.y,
-                               pp.orientation.z, pp.orientation.w)
+            t = matrix_of_pose(msg.pose.pose)
         except CalibrationError as err:
             self.get_logger().warning(f"odometry ignored: {err}", throttle_duration_sec=5.0)
-            return
-        if not np.isfinite(t).all():
-            self.get_logger().warning("odometry with non-finite values ignored", throttle_duration_sec=5.0)
             return
         if not msg.pose.covariance[14] <= MAX_HEIGHT_VARIANCE:  # z not estimated (a 2D localizer): the road's
             t[2, 3] = self.light_map.road_height(t[0, 3], t[1, 3])

@@ -12,6 +12,7 @@ from lsv_perception.fusion.projection import (
     box_corners,
     camera_extrinsic,
     iou_matrix,
+    matrix_of_pose,
     pose_to_matrix,
     project_boxes,
 )
@@ -99,6 +100,21 @@ def test_projection_matches_the_simulated_camera():
         assert len(u) > 50
         drawn = np.array([u.min(), v.min(), u.max() + 1, v.max() + 1], float)
         np.testing.assert_allclose(boxes[i], drawn, atol=2.0)
+
+
+def test_matrix_of_a_pose_message_and_bad_ones():
+    from types import SimpleNamespace as NS
+
+    def pose(x, y, z, qx, qy, qz, qw):
+        return NS(position=NS(x=x, y=y, z=z), orientation=NS(x=qx, y=qy, z=qz, w=qw))
+
+    t = matrix_of_pose(pose(1.0, 2.0, 3.0, 0.0, 0.0, math.sin(0.25), math.cos(0.25)))  # yaw 0.5 rad
+    np.testing.assert_allclose(t[:3, 3], [1.0, 2.0, 3.0])
+    assert math.atan2(t[1, 0], t[0, 0]) == pytest.approx(0.5)
+    with pytest.raises(CalibrationError, match="not a rotation"):
+        matrix_of_pose(pose(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    with pytest.raises(CalibrationError, match="non-finite"):
+        matrix_of_pose(pose(float("nan"), 0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
 
 
 def test_iou_matrix():

@@ -76,6 +76,17 @@ def pose_to_matrix(x: float, y: float, z: float, qx: float, qy: float, qz: float
     return t
 
 
+def matrix_of_pose(pose) -> np.ndarray:
+    """4x4 transform of a ``geometry_msgs/Pose`` (read by attribute: no message import here), e.g.
+    an odometry's ``pose.pose``. Raises CalibrationError for a quaternion that is not a rotation
+    or a non-finite value."""
+    p, q = pose.position, pose.orientation
+    t = pose_to_matrix(p.x, p.y, p.z, q.x, q.y, q.z, q.w)
+    if not np.isfinite(t).all():
+        raise CalibrationError(f"pose ({p.x}, {p.y}, {p.z}) has non-finite values")
+    return t
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Pinhole camera: K (3x3), image size, and ``T_base_camera`` (optical frame in base_link).
