@@ -90,6 +90,13 @@ class PlannerParams:
     # -- obstacles -----------------------------------------------------------------------------
     obstacle_lateral_margin_m: float = field(default=0.5, metadata=spec(
         "an object closer than half the ego width + this to the path blocks it", unit="m", min=0.0, max=3.0))
+    obstacle_min_clearance_m: float = field(default=0.35, metadata=spec(
+        "a standing vehicle or static obstacle between half the ego width + this and + obstacle_lateral_margin_m "
+        "from the path is passed at obstacle_pass_speed_mps instead of stopped for (keep it above the controller's "
+        "obstacle.lateral_margin_m); >= obstacle_lateral_margin_m: never", unit="m", min=0.0, max=3.0, optional=True))
+    obstacle_pass_speed_mps: float = field(default=1.5, metadata=spec(
+        "speed while alongside an object passed within obstacle_lateral_margin_m", unit="m/s", min=0.3, max=5.0,
+        optional=True))
     obstacle_stop_margin_m: float = field(default=3.0, metadata=spec(
         "front bumper stops this far from a static obstacle", unit="m", min=0.5, max=20.0))
     follow_time_gap_s: float = field(default=1.5, metadata=spec("time gap to a moving lead object", unit="s",

@@ -322,8 +322,17 @@ class Planner:
             lateral_margin_m=p.obstacle_lateral_margin_m, stop_margin_m=p.obstacle_stop_margin_m,
             time_gap_s=p.follow_time_gap_s, follow_min_speed=p.follow_min_speed_mps,
             prediction_s=p.object_prediction_s, comfort_decel=ENVELOPE_FRACTION * p.comfort_decel_mps2,
-            min_score=p.min_object_score)
+            min_score=p.min_object_score, min_clearance_m=p.obstacle_min_clearance_m)
         stops += ob_stops
+        # standing vehicles a little into the corridor: passed slowly rather than waited behind for good
+        pass_caps, pass_report = obstacle.passing_caps(
+            win, obstacles, ego_s, front_m=front, rear_m=max(p.ego_length_m - front, 0.0), ego_width_m=p.ego_width_m,
+            lateral_margin_m=p.obstacle_lateral_margin_m, min_clearance_m=p.obstacle_min_clearance_m,
+            pass_speed=p.obstacle_pass_speed_mps, follow_min_speed=p.follow_min_speed_mps,
+            prediction_s=p.object_prediction_s, min_score=p.min_object_score)
+        tighter = pass_caps < caps
+        caps, which = np.where(tighter, pass_caps, caps), np.where(tighter, speed_limit.PASSING, which)
+        ob_report += pass_report
         # emergency vehicles
         evs = emergency.collect(hints, objects, now_ns)
         n_rel = sum(emergency.relevant(e, ego, p.emergency_range_m, 15.0, p.ego_length_m) for e in evs)

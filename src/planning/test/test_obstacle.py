@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from lsv_planning.behaviours import obstacle
@@ -64,3 +65,45 @@ def test_nearest_blocking_object_is_reported_per_object(straight_window):
     stops, report = obstacle.evaluate(WIN, [car(60.0, 0.0, oid=2), car(30.0, 0.0, oid=3)], 0.0, **KW)
     assert min(s.s for s in stops) == pytest.approx(30.0 - 2.0 - 3.0 - 2.45, abs=0.3)
     assert {r["object"] for r in report} == {2, 3}
+
+
+# -- passing close: a standing vehicle a little into the corridor --------------------------------------
+PASS_KW = dict(front_m=2.45, rear_m=0.55, ego_width_m=1.4, lateral_margin_m=0.5, min_clearance_m=0.35,
+               pass_speed=1.5, follow_min_speed=0.5, prediction_s=2.0, min_score=0.3)
+
+
+def test_a_parked_car_just_into_the_corridor_is_passed_slowly(straight_window):
+    WIN = straight_window()
+    # 1.8 m wide, centre 2.05 m right: its side 1.15 m from the path (ego half width 0.7 + 0.45)
+    parked = car(40.0, -2.05)
+    assert obstacle.evaluate(WIN, [parked], 0.0, **KW)[0]  # the full 0.5 m margin alone: a stop
+    stops, _ = obstacle.evaluate(WIN, [parked], 0.0, **KW, min_clearance_m=0.35)
+    assert stops == []
+    caps, report = obstacle.passing_caps(WIN, [parked], 0.0, **PASS_KW)
+    alongside = WIN.s[np.isfinite(caps)]
+    assert set(caps[np.isfinite(caps)]) == {1.5}
+    # from the front bumper at the car's rear (38 m) to the vehicle's rear at its front (42 m), to the sample
+    assert 38.0 - 2.45 - 0.6 <= alongside.min() <= 38.0 - 2.45
+    assert 42.0 + 0.55 <= alongside.max() <= 42.0 + 0.55 + 0.6
+    assert report == [{"object": 1, "class": "car", "kind": "pass", "distance_m": pytest.approx(35.55, abs=0.3),
+                       "clearance_m": pytest.approx(0.45, abs=0.01)}]
+
+
+def test_closer_than_the_minimum_clearance_is_still_a_stop(straight_window):
+    WIN = straight_window()
+    parked = car(40.0, -1.9)  # side 1.0 m from the path: 0.3 m clearance
+    stops, _ = obstacle.evaluate(WIN, [parked], 0.0, **KW, min_clearance_m=0.35)
+    assert [s.reason for s in stops] == ["obstacle"]
+    caps, report = obstacle.passing_caps(WIN, [parked], 0.0, **PASS_KW)
+    assert np.isinf(caps).all() and report == []
+
+
+def test_people_cyclists_and_moving_vehicles_keep_the_full_margin(straight_window):
+    WIN = straight_window()
+    for obj in (TrackedObj(5, CLASS_PEDESTRIAN, 40.0, -1.45, 0.0, 0.0, 0.0, 0.5, 0.5, 0.9),  # side 1.2 m from the path
+                TrackedObj(6, 4, 40.0, -1.5, 0.0, 0.0, 0.0, 1.8, 0.6, 0.9),  # a standing cyclist
+                car(40.0, -2.05, vx=2.0)):  # a car moving along the lane edge
+        stops, _ = obstacle.evaluate(WIN, [obj], 0.0, **KW, min_clearance_m=0.35)
+        assert stops, obj
+        caps, report = obstacle.passing_caps(WIN, [obj], 0.0, **PASS_KW)
+        assert np.isinf(caps).all() and report == [], obj

@@ -19,7 +19,8 @@ from lsv_planning.behaviours.common import PathWindow, points_in_polygon
 from lsv_planning.inputs import HINT_ROAD_HAZARD, HINT_SPEED_LIMIT, Hint
 from lsv_planning.params import HARD_SPEED_CAP_MPS
 
-SOURCES = ("vehicle", "map", "v2x_speed_limit", "v2x_hazard", "curve")
+SOURCES = ("vehicle", "map", "v2x_speed_limit", "v2x_hazard", "curve", "passing_obstacle")
+PASSING = SOURCES.index("passing_obstacle")  # set by the planner from obstacle.passing_caps
 
 
 def in_zone(h: Hint, xy: np.ndarray) -> np.ndarray:
