@@ -106,6 +106,7 @@ class V2xClientNode(Node):
             self.create_subscription(V2xDatagram, "~/input/datagrams", self._on_datagram, 100)
         self._internal_errors = 0
         self._last_received = self._last_bad = 0
+        self._last_datagram_ns: int | None = None  # ROS clock at the diagnostics report that saw the last one
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
         self._pub_hints = self.create_publisher(V2xHintArray, "~/output/hints", 10)
         self._pub_objects = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
@@ -192,11 +193,20 @@ class V2xClientNode(Node):
         bad = values["dropped.malformed"] + values["dropped.header"] + values["dropped.unsupported"]
         recent_received, recent_bad = core.received - self._last_received, bad - self._last_bad
         self._last_received, self._last_bad = core.received, bad
+        now_ns = self._now_ns()
+        if recent_received:
+            self._last_datagram_ns = now_ns
+        silent_s = None if self._last_datagram_ns is None else (now_ns - self._last_datagram_ns) / 1e9
+        if silent_s is not None:
+            values["silent_s"] = round(silent_s, 1)
         if recent_received >= 10 and recent_bad > recent_received // 2:
             level, text = WARN, (f"{recent_bad} of {recent_received} datagrams undecodable: check 'header_length' "
                                  f"and 'profile'")
         elif self._internal_errors:
             level, text = WARN, "internal errors while handling datagrams (see log)"
+        elif silent_s is not None and silent_s >= self.params.silence_warn_s:
+            level, text = WARN, (f"no datagrams for {silent_s:.0f} s: road-side unit or OBU silent (no V2X signal "
+                                 f"states, hints or objects)")
         elif not ego_ok:
             level, text = WARN, "no fresh odometry: BSM/RSM/RSI dropped (no_ego_pose)"
         else:

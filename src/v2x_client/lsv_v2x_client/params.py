@@ -71,6 +71,9 @@ class V2xClientParams:
                                                     max=10.0))
     rsi_hint_hold_s: float = field(metadata=spec("RSI hints live this long after the last RSI", unit="s", min=0.5,
                                                  max=60.0))
+    silence_warn_s: float = field(default=3.0, metadata=spec(
+        "no datagram for this long after some arrived: WARN on /diagnostics (the road-side unit or the OBU went "
+        "silent; the planner then has no V2X signal states)", unit="s", min=0.5, max=600.0, optional=True))
     speed_limit_sign_types: tuple[int, ...] = field(
         default=(85,), metadata=spec("RSI sign types (GB 5768.2 codes) that carry a speed limit in km/h in their "
                                      "description", optional=True))

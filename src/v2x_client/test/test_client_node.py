@@ -145,6 +145,53 @@ def test_node_warns_when_datagrams_are_undecodable() -> None:
         shut_down(ctx, [node], [test])
 
 
+def test_node_warns_when_the_road_side_unit_falls_silent_and_recovers() -> None:
+    """SPaT datagrams, then none for longer than silence_warn_s: WARN 'no datagrams for N s'; they come
+    back: the warning goes."""
+    port = free_udp_port()
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}",
+                                  "-p", "silence_warn_s:=1.0"])
+    node = test = None
+    try:
+        node = V2xClientNode(context=ctx)
+        test = rclpy.create_node("v2x_client_test_silence", context=ctx)
+        executor = SingleThreadedExecutor(context=ctx)
+        executor.add_node(node)
+        executor.add_node(test)
+        diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
+        payload = Codec().encode(samples.spat_message())
+
+        def udp() -> list:
+            return [s for m in diags.messages for s in m.status if s.name.startswith("v2x_client: udp")]
+
+        def silent(since: int) -> bool:
+            return any(s.level == b"\x01" and "no datagrams for" in s.message for s in udp()[since:])
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            # 1. the RSU talks: no silence warning
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                tx.sendto(payload, ("127.0.0.1", port))
+                spin_until(executor, lambda: False, 0.1)
+            assert udp() and not silent(0) and node.core.received >= 20
+            # 2. it falls silent: WARN within the threshold + a report period or two
+            n0 = len(udp())
+            assert spin_until(executor, lambda: silent(n0), 5.0), [s.message for s in udp()]
+            warn = next(s for s in udp()[n0:] if "no datagrams for" in s.message)
+            assert float(next(kv.value for kv in warn.values if kv.key == "silent_s")) >= 1.0
+            # 3. it talks again: the warning goes
+            n1 = len(udp())
+
+            def recovered() -> bool:
+                tx.sendto(payload, ("127.0.0.1", port))
+                return any("no datagrams for" not in s.message for s in udp()[n1 + 1:])
+
+            assert spin_until(executor, recovered, 5.0)
+    finally:
+        shut_down(ctx, [node], [test])
+
+
 def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
     """What the OBU sent is on ~/output/datagrams byte for byte; a client with ``datagram_source: topic``
     fed from that topic (a recording replayed) decodes the same signals without a socket."""
