@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -43,6 +44,28 @@ def shut_down(ctx, clients: list, others: list) -> None:
     rclpy.shutdown(context=ctx)
 
 
+@contextlib.contextmanager
+def one_client(test_name: str, *params: str):
+    """A client node on a free UDP port (``params``: extra ``name:=value``) and a test node in one
+    executor of a private context: yields (client, test node, executor, port); shuts all down."""
+    port = free_udp_port()
+    ctx = rclpy.Context()
+    args = ["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"]
+    for p in params:
+        args += ["-p", p]
+    rclpy.init(context=ctx, args=args)
+    node = test = None
+    try:
+        node = V2xClientNode(context=ctx)
+        test = rclpy.create_node(test_name, context=ctx)
+        executor = SingleThreadedExecutor(context=ctx)
+        executor.add_node(node)
+        executor.add_node(test)
+        yield node, test, executor, port
+    finally:
+        shut_down(ctx, [node], [test])
+
+
 def time_fields(now_ns: int) -> tuple[int, int]:
     """(MinuteOfTheYear, ms in the minute) of a UTC time."""
     import datetime as dt
@@ -53,16 +76,7 @@ def time_fields(now_ns: int) -> tuple[int, int]:
 
 
 def test_node_over_udp() -> None:
-    port = free_udp_port()
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"])
-    node = test = None
-    try:
-        node = V2xClientNode(context=ctx)
-        test = rclpy.create_node("v2x_client_test", context=ctx)
-        executor = SingleThreadedExecutor(context=ctx)
-        executor.add_node(node)
-        executor.add_node(test)
+    with one_client("v2x_client_test") as (node, test, executor, port):
         hints = MessageRecorder(test, V2xHintArray, "/v2x_client/output/hints")
         signals = MessageRecorder(test, TrafficSignalArray, "/v2x_client/output/traffic_signals")
         objects = MessageRecorder(test, DetectedObjectArray, "/v2x_client/output/objects")
@@ -115,22 +129,11 @@ def test_node_over_udp() -> None:
         values = {kv.key: kv.value for s in diags.last.status for kv in s.values}
         assert int(values["dropped.malformed"]) >= 1
         assert int(values["received"]) >= 6
-    finally:
-        shut_down(ctx, [node], [test])
 
 
 def test_node_warns_when_datagrams_are_undecodable() -> None:
     """A wrong OBU framing (here: 4 header bytes the node does not expect) shows as a WARN naming the fix."""
-    port = free_udp_port()
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}"])
-    node = test = None
-    try:
-        node = V2xClientNode(context=ctx)
-        test = rclpy.create_node("v2x_client_test_framing", context=ctx)
-        executor = SingleThreadedExecutor(context=ctx)
-        executor.add_node(node)
-        executor.add_node(test)
+    with one_client("v2x_client_test_framing") as (_node, test, executor, port):
         diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
         payload = b"OBU1" + Codec().encode(samples.spat_message())
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
@@ -141,24 +144,12 @@ def test_node_warns_when_datagrams_are_undecodable() -> None:
                            for m in diags.messages for s in m.status)
 
             assert spin_until(executor, warned, 10.0)
-    finally:
-        shut_down(ctx, [node], [test])
 
 
 def test_node_warns_when_the_road_side_unit_falls_silent_and_recovers() -> None:
     """SPaT datagrams, then none for longer than silence_warn_s: WARN 'no datagrams for N s'; they come
     back: the warning goes."""
-    port = free_udp_port()
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, args=["--ros-args", "--params-file", PARAMS, "-p", f"port:={port}",
-                                  "-p", "silence_warn_s:=1.0"])
-    node = test = None
-    try:
-        node = V2xClientNode(context=ctx)
-        test = rclpy.create_node("v2x_client_test_silence", context=ctx)
-        executor = SingleThreadedExecutor(context=ctx)
-        executor.add_node(node)
-        executor.add_node(test)
+    with one_client("v2x_client_test_silence", "silence_warn_s:=1.0") as (node, test, executor, port):
         diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
         payload = Codec().encode(samples.spat_message())
 
@@ -188,8 +179,6 @@ def test_node_warns_when_the_road_side_unit_falls_silent_and_recovers() -> None:
                 return any("no datagrams for" not in s.message for s in udp()[n1 + 1:])
 
             assert spin_until(executor, recovered, 5.0)
-    finally:
-        shut_down(ctx, [node], [test])
 
 
 def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
