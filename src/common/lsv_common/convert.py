@@ -124,3 +124,18 @@ def from_image(msg: Image) -> np.ndarray:
     flat = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, :row]
     shape = (msg.height, msg.width) + ((channels,) if channels > 1 else ())
     return flat.view(dtype).reshape(shape)
+
+
+def rgb_from_image(msg: Image) -> np.ndarray:
+    """Image -> (H, W, 3) uint8 RGB: a view for rgb8, a channel-reversed view for bgr8, replicated for
+    mono8; an empty image gives an empty (H, W, 3) array. Other encodings: ConversionError."""
+    if msg.height == 0 or msg.width == 0:
+        return np.zeros((msg.height, msg.width, 3), np.uint8)
+    if msg.encoding not in ("rgb8", "bgr8", "mono8"):
+        raise ConversionError(f"expected an rgb8, bgr8 or mono8 image, got '{msg.encoding}'")
+    pixels = from_image(msg)
+    if msg.encoding == "bgr8":
+        return pixels[..., ::-1]
+    if msg.encoding == "mono8":
+        return np.repeat(pixels[..., None], 3, axis=2)
+    return pixels

@@ -7,6 +7,7 @@ from lsv_common.convert import (
     ConversionError,
     from_image,
     from_pointcloud2,
+    rgb_from_image,
     to_image,
     to_pointcloud2,
     xyz,
@@ -49,6 +50,17 @@ def test_image_round_trip_and_errors():
         to_image(img[:, :, 0], "rgb8", "camera")
     with pytest.raises(ConversionError, match="unsupported image encoding"):
         to_image(img, "yuv422", "camera")
+
+
+def test_rgb_from_image_for_each_encoding():
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    np.testing.assert_array_equal(rgb_from_image(to_image(rgb, "rgb8", "cam")), rgb)
+    np.testing.assert_array_equal(rgb_from_image(to_image(np.ascontiguousarray(rgb[..., ::-1]), "bgr8", "cam")), rgb)
+    grey = rgb[..., 0].copy()
+    np.testing.assert_array_equal(rgb_from_image(to_image(grey, "mono8", "cam")), np.repeat(grey[..., None], 3, 2))
+    assert rgb_from_image(to_image(np.zeros((0, 0, 3), np.uint8), "rgb8", "cam")).shape == (0, 0, 3)
+    with pytest.raises(ConversionError, match="rgb8, bgr8 or mono8"):
+        rgb_from_image(to_image(np.zeros((2, 2), np.float32), "32FC1", "depth"))
 
 
 def test_middleware_defaults_never_override_explicit_settings():

@@ -21,7 +21,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from lsv_common.convert import ConversionError, from_image, to_image
+from lsv_common.convert import ConversionError, rgb_from_image, to_image
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
@@ -104,7 +104,7 @@ class CameraDetectorNode(Node):
                                       f"({self.stale} so far)", throttle_duration_sec=1.0)
             return
         try:
-            pixels = self._rgb(msg)
+            pixels = rgb_from_image(msg)
         except ConversionError as err:
             self.rejected += 1
             self.last_error = str(err)
@@ -118,20 +118,6 @@ class CameraDetectorNode(Node):
             self.debug_pub.publish(to_image(draw_detections(pixels, dets, self.detector.labels), "rgb8",
                                             msg.header.frame_id, msg.header.stamp))
         self.total_ms.append((time.perf_counter() - t0) * 1e3)
-
-    @staticmethod
-    def _rgb(msg: Image) -> np.ndarray:
-        """(H, W, 3) uint8 RGB view (bgr8: a channel-reversed view; mono8: replicated) of the message."""
-        if msg.height == 0 or msg.width == 0:
-            return np.zeros((msg.height, msg.width, 3), np.uint8)
-        pixels = from_image(msg)
-        if msg.encoding == "rgb8":
-            return pixels
-        if msg.encoding == "bgr8":
-            return pixels[..., ::-1]
-        if msg.encoding == "mono8":
-            return np.repeat(pixels[..., None], 3, axis=2)
-        raise ConversionError(f"camera detector takes rgb8, bgr8 or mono8 images, got '{msg.encoding}'")
 
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
         values = {"frames": self.frames, "processed": self.processed, "stale_skipped": self.stale,

@@ -31,7 +31,13 @@ from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
 from lsv_msgs.msg import DetectedObjectArray, TrackedObject, TrackedObjectArray
 from lsv_perception.fusion.fuse import FusionParams, as_v2x, fuse_camera
-from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, matrix_of_pose
+from lsv_perception.fusion.projection import (
+    Calibration,
+    CalibrationError,
+    CameraMountParams,
+    calibration_from_msg,
+    matrix_of_pose,
+)
 from lsv_perception.tracking import Measurements, MultiObjectTracker, TrackerParams, Tracks
 from lsv_perception.tracking.tracker import yaw_variance
 
@@ -89,11 +95,6 @@ def boxes_2d_from_msg(msg: DetectedObjectArray) -> tuple[np.ndarray, np.ndarray,
     ok = np.isfinite(rows).all(axis=1) & (rows[:, 2] > rows[:, 0]) & (rows[:, 3] > rows[:, 1])
     rows = rows[ok]
     return rows[:, :4], rows[:, 4].astype(np.int64), rows[:, 5]
-
-
-def calibration_from_msg(msg: CameraInfo, t_base_camera: np.ndarray) -> Calibration:
-    return Calibration(np.array(msg.k, dtype=np.float64).reshape(3, 3), int(msg.width), int(msg.height),
-                       t_base_camera)
 
 
 def _quat(yaw: float) -> Quaternion:

@@ -25,12 +25,19 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from lsv_common.convert import ConversionError, from_image
+from lsv_common.convert import ConversionError, rgb_from_image
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
-from lsv_perception.fusion.projection import Calibration, CalibrationError, CameraMountParams, matrix_of_pose
+from lsv_perception.camera.detector import frame_is_stale
+from lsv_perception.fusion.projection import (
+    Calibration,
+    CalibrationError,
+    CameraMountParams,
+    calibration_from_msg,
+    matrix_of_pose,
+)
 from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_map
 
 NS = 1_000_000_000
@@ -119,8 +126,7 @@ class TrafficLightNode(Node):
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
-            self._calib = Calibration(np.array(msg.k, np.float64).reshape(3, 3), int(msg.width), int(msg.height),
-                                      self.t_base_camera)
+            self._calib = calibration_from_msg(msg, self.t_base_camera)
         except CalibrationError as err:
             self._calib = None
             self.get_logger().warning(f"CameraInfo unusable: {err}", throttle_duration_sec=5.0)
@@ -148,18 +154,14 @@ class TrafficLightNode(Node):
         if not self.stamps.is_new("image", stamp_to_ns(msg.header.stamp)):
             return self._skip("the same stamp as the previous frame (a frozen camera driver?)")
         self.last_frame_mono = time.monotonic()
-        if p.max_frame_age_s > 0.0 and (now - stamp_to_ns(msg.header.stamp)) / NS > p.max_frame_age_s:
+        if frame_is_stale(stamp_to_ns(msg.header.stamp), now, p.max_frame_age_s):
             return self._skip(f"older than {p.max_frame_age_s} s")
         if self._calib is None or self._age_s("camera_info", now) > p.camera_info_timeout_s:
             return self._skip("no fresh CameraInfo")
         if self._t_map_base is None or self._age_s("odometry", now) > p.odometry_timeout_s:
             return self._skip("no fresh odometry (the pose places the heads in the image)")
         try:
-            rgb = from_image(msg)
-            if msg.encoding == "bgr8":
-                rgb = rgb[..., ::-1]
-            elif msg.encoding != "rgb8":
-                raise ConversionError(f"the classifier takes rgb8 or bgr8 images, got '{msg.encoding}'")
+            rgb = rgb_from_image(msg)
             observations = classify(rgb, self.heads, self._calib, self._t_map_base, self.classifier_params)
         except (ConversionError, ValueError) as err:
             self.counts["rejected"] += 1

@@ -114,6 +114,13 @@ class Calibration:
         return np.linalg.inv(np.asarray(t_map_base, np.float64) @ self.t_base_camera)
 
 
+def calibration_from_msg(msg, t_base_camera: np.ndarray) -> Calibration:
+    """Calibration of a ``sensor_msgs/CameraInfo`` (read by attribute: K, width, height) and the mount
+    ``T_base_camera``. Raises CalibrationError for an unusable one."""
+    return Calibration(np.array(msg.k, dtype=np.float64).reshape(3, 3), int(msg.width), int(msg.height),
+                       t_base_camera)
+
+
 def box_corners(centers: np.ndarray, dims: np.ndarray, yaws: np.ndarray) -> np.ndarray:
     """(N, 8, 3) corners of boxes with centre (N, 3), size (N, 3) length, width, height and yaw (N,)."""
     half = 0.5 * np.asarray(dims, np.float64)[:, None, :] * _CORNER_SIGNS[None, :, :]  # (N, 8, 3)
