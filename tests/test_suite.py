@@ -43,6 +43,51 @@ def test_plan_covers_every_shipped_scenario_and_fault_times_seeds(tmp_path: Path
     assert 12.0 < kill[1][1]["faults"][0]["at_s"] <= 13.0 and kill[1][1]["seed"] == 21 * 1000 + 1
 
 
+def test_runs_start_longest_first_and_the_order_is_stable(tmp_path: Path) -> None:
+    plan, _ = suite.plan_runs(suite.scenario_files(SCENARIOS), 2, tmp_path)
+    order = suite.execution_order(plan)
+    assert sorted(order) == list(range(len(plan)))
+    durations = [plan[i][0].duration_s for i in order]
+    assert durations == sorted(durations, reverse=True)
+    assert plan[order[0]][0].scenario == "patrol_loop" and plan[order[0]][0].seed == 0  # ties keep plan order
+    assert plan[order[1]][0].scenario == "patrol_loop" and plan[order[1]][0].seed == 1
+
+
+def test_resume_takes_a_row_only_for_the_same_code_and_document(tmp_path: Path) -> None:
+    row = {"scenario": "kill_controller", "passed": True, "revision": "abc.def", "document_hash": "0123"}
+    (tmp_path / "row.json").write_text(json.dumps(row))
+    assert suite.reusable_row(tmp_path, "abc.def", "0123") == row
+    assert suite.reusable_row(tmp_path, "abc.xyz", "0123") is None  # the code changed
+    assert suite.reusable_row(tmp_path, "abc.def", "4567") is None  # the perturbed document changed
+    assert suite.reusable_row(tmp_path, None, "0123") is None  # uncommitted changes: never
+    assert suite.reusable_row(tmp_path / "missing", "abc.def", "0123") is None
+    (tmp_path / "row.json").write_text("{truncated")
+    assert suite.reusable_row(tmp_path, "abc.def", "0123") is None
+    assert suite.document_hash("a: 1\n") != suite.document_hash("a: 2\n")
+
+
+def test_code_revision_follows_the_trees_and_refuses_a_dirty_one(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("src/a.py", "launch/x.yaml", "README.md"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("one\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    first = suite.code_revision(tmp_path)
+    assert first is not None and first.count(".") == 1
+    (tmp_path / "README.md").write_text("two\n")  # outside src/ and launch/: the same revision
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "docs")
+    assert suite.code_revision(tmp_path) == first
+    (tmp_path / "src/a.py").write_text("two\n")
+    assert suite.code_revision(tmp_path) is None  # uncommitted
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "code")
+    assert suite.code_revision(tmp_path) not in (None, first)
+    assert suite.code_revision(tmp_path / "no_repo") is None
+
+
 def test_plan_only_and_its_errors(tmp_path: Path) -> None:
     files = suite.scenario_files(SCENARIOS)
     plan, problems = suite.plan_runs(files, 1, tmp_path, ["kill_controller", "delivery_red_light", "nope"])
@@ -196,3 +241,12 @@ def test_suite_kills_the_controller_and_reports_the_stop(tmp_path: Path) -> None
     assert run["passed"] == (r.returncode == 0) == (data["totals"]["failed"] == 0), out
     assert "## Faults" in (report / "report.md").read_text()
     assert (Path(run["folder"]) / "scenario.yaml").is_file()
+    row = json.loads(Path(run["folder"], "row.json").read_text())
+    assert row["passed"] == run["passed"] and row["revision"] == data["revision"]
+    if data["revision"] is not None:  # a clean checkout (CI): --resume takes the run instead of repeating it
+        again = subprocess.run(lsv("suite", "--scenarios", str(folder), "--report", str(report), "--resume"),
+                               env=private_ros_env(), capture_output=True, text=True, timeout=120)
+        assert "1 taken from earlier runs" in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
+        resumed = json.loads((report / "suite.json").read_text())
+        assert resumed["resumed"] == 1 and resumed["runs"][0]["faults"] == data["runs"][0]["faults"]
+        assert again.returncode == r.returncode

@@ -26,6 +26,7 @@ from lsv_common import middleware
 EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
 PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
+SYNC_CAN_PERIOD_MS = 5.0  # ms, the bridge's command frames in sync mode (launch/sim.launch.yaml says why)
 
 
 def _default_log_dir() -> Path:
@@ -118,7 +119,8 @@ def _sim(ns: argparse.Namespace) -> int:
     print(f"lsv sim: ROS domain {os.environ['ROS_DOMAIN_ID']} (set ROS_DOMAIN_ID to choose; "
           "viewers on this machine need the same)")
     items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
-             f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}", *ns.args]
+             f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}",
+             *([f"can_command_period_ms:={SYNC_CAN_PERIOD_MS:g}"] if ns.sync else []), *ns.args]
     status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag,
                      topic_stats=ns.topic_stats)
     summary = report / "summary.json"

@@ -1,6 +1,6 @@
 """``lsv suite``: every scenario x N seeds in synchronous mode, with fault injection, and a report.
 
-    lsv suite [--scenarios DIR] [--seeds N] [--jobs J] [--report DIR] [--subset ci | --only NAME ...]
+    lsv suite [--scenarios DIR] [--seeds N] [--jobs J] [--report DIR] [--subset ci | --only NAME ...] [--resume]
 
 Each run is ``lsv sim --sync --check`` of one scenario document: seed 0 is the file as it is,
 seed k >= 1 the document perturbed by ``lsv_sim.scenario.randomize`` (actor trigger times and
@@ -12,6 +12,13 @@ the simulator logs ``FAULT kill_node <node>`` at the fault's simulated time (and
 simulated time for a moment in sync mode); this reads the line and SIGKILLs that node's
 process (its pid from the launcher's ``started`` lines).
 
+Runs start longest scenario first (the pool's last minutes are short runs, not a 320 s patrol).
+Each finished run leaves ``row.json`` in its folder, stamped with the code it ran
+(``code_revision``: git tree hashes of ``src/`` and ``launch/``) and a hash of its scenario
+document; ``--resume`` takes such a row instead of running again when both still match, so a
+full suite can be split over several sittings of the same code (interrupt with Ctrl-C, resume
+later). A dirty working tree has no revision: nothing is resumed from or into it.
+
 A run passes when the scenario's pass criteria pass (``summary.json``) and no node exited or
 was respawned except the one killed on purpose (``report.json`` of the launcher). Writes
 ``suite.json`` and ``report.md`` (links to each run's plots); exit status 0 when every run
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import json
 import os
 import signal
@@ -60,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--subset", choices=["ci"], help=f"ci: only {', '.join(CI_SUBSET)}")
     which.add_argument("--only", nargs="+", metavar="NAME",
                        help="only these scenarios (file names without .yaml, or scenario names)")
+    parser.add_argument("--resume", action="store_true",
+                        help="take the result of a run already in the report folder (row.json) when it ran the same "
+                             "scenario document on the same code revision (git tree of src/ and launch/)")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help=f"wall-clock limit per run (default: {RUN_TIMEOUT_BASE_S:g} s + "
                              f"{RUN_TIMEOUT_PER_SIM_S:g} x the scenario's duration)")
@@ -121,6 +132,26 @@ def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | Non
         if name not in matched:
             problems.append(f"--only {name}: no scenario file or scenario of that name")
     return runs, problems
+
+
+def execution_order(plan: list[tuple[RunSpec, Any, Any]]) -> list[int]:
+    """Indices of ``plan`` longest scenario first (stable): with J runs at a time the suite then
+    ends on short runs instead of waiting for one long one."""
+    return sorted(range(len(plan)), key=lambda i: -plan[i][0].duration_s)
+
+
+def document_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def reusable_row(folder: Path, revision: str | None, doc_hash: str) -> dict[str, Any] | None:
+    """The row a finished run left in ``folder`` when it ran this document on this code, else None."""
+    if revision is None:
+        return None
+    row = _read_json(folder / "row.json")
+    if row is None or row.get("revision") != revision or row.get("document_hash") != doc_hash:
+        return None
+    return row
 
 
 def parse_started(line: str) -> tuple[str, int] | None:
@@ -296,6 +327,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def code_revision(repo: Path) -> str | None:
+    """``<tree of src>.<tree of launch>`` at HEAD when both are clean, else None (uncommitted
+    changes: a result cannot be tied to code anyone can check out)."""
+    try:
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "src", "launch"],
+                               capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+        trees = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD:src", "HEAD:launch"],
+                               capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return None if dirty or len(trees) != 2 else ".".join(t[:12] for t in trees)
+
+
 def can_isolate(repo: Path) -> bool:
     """Whether a network namespace per run can be made (root or user namespaces)."""
     script = repo / "scripts" / "netns_sandbox.sh"
@@ -344,6 +388,8 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
              f"{suite['totals']['violations']} violation(s); seeds {suite['seeds']}, jobs {suite['jobs']}, "
              f"{suite['wall_s']:.0f} s wall",
              f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}",
+             f"- code revision (git trees of src/ and launch/): {suite.get('revision') or 'uncommitted changes'}"
+             + (f"; {suite['resumed']} run(s) taken from an earlier sitting (--resume)" if suite.get("resumed") else ""),
              *(f"- skipped {line}" for line in suite.get("skipped", [])), "",
              "## Runs", "",
              "| scenario | seed | result | collisions | violations | min distance (m) | goal | driven (m) | "
@@ -441,13 +487,24 @@ def run(ns: argparse.Namespace) -> int:
 
     from lsv_sim.scenario import ScenarioError, load_scenario
 
-    for spec, doc, _ in plan:  # every document is valid before hours of runs start
+    revision = code_revision(repo)
+    if ns.resume and revision is None:
+        print("lsv suite: --resume: src/ or launch/ has uncommitted changes (or no git): running everything",
+              file=sys.stderr)
+    rows: list[dict[str, Any] | None] = [None] * len(plan)
+    hashes: list[str] = []
+    for i, (spec, doc, _) in enumerate(plan):  # every document is valid before hours of runs start
         spec.folder.mkdir(parents=True, exist_ok=True)
-        for stale in ("summary.json", "report.json", "diagnostics.json"):
+        text = (f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
+                + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
+        hashes.append(document_hash(text))
+        if ns.resume and (row := reusable_row(spec.folder, revision, hashes[i])) is not None:
+            rows[i] = row
+            continue
+        for stale in ("summary.json", "report.json", "diagnostics.json", "row.json"):
             (spec.folder / stale).unlink(missing_ok=True)
         path = spec.folder / "scenario.yaml"
-        path.write_text(f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
-                        + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
+        path.write_text(text)
         try:
             load_scenario(path)
         except ScenarioError as err:
@@ -458,10 +515,11 @@ def run(ns: argparse.Namespace) -> int:
         return EXIT_USAGE
     runner = Runner(repo, isolate, ns.timeout)
     base = os.getpid() % 997
+    resumed = sum(r is not None for r in rows)
     print(f"lsv suite: {len(plan)} run(s) ({len({s.source for s, _, _ in plan})} scenario(s) x {ns.seeds} seed(s)), "
           f"{jobs} at a time, {'each in its own network namespace' if isolate else 'on this network'}; "
-          f"report in {report}", flush=True)
-    rows: list[dict[str, Any] | None] = [None] * len(plan)
+          + (f"{resumed} taken from earlier runs of revision {revision} (--resume); " if resumed else "")
+          + f"report in {report}", flush=True)
     free = list(range(jobs))
     t0 = time.monotonic()
 
@@ -477,6 +535,8 @@ def run(ns: argparse.Namespace) -> int:
             with runner.lock:
                 free.append(slot.index)
         row["perturbation"] = changes
+        row["revision"], row["document_hash"] = revision, hashes[i]
+        (spec.folder / "row.json").write_text(json.dumps(row, indent=2) + "\n")
         rows[i] = row
         fl = "; ".join(f"{f['type']} standstill after {_fmt(f.get('time_to_standstill_s'), ' s', 2)}"
                        for f in row["faults"])
@@ -487,7 +547,7 @@ def run(ns: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, range(len(plan))))
+            list(pool.map(one, [i for i in execution_order(plan) if rows[i] is None]))
     finally:
         signal.signal(signal.SIGINT, previous)
     done = [r for r in rows if r is not None]
@@ -496,6 +556,7 @@ def run(ns: argparse.Namespace) -> int:
     suite = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "scenarios": str(folder), "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
+        "revision": revision, "resumed": resumed,
         "wall_s": round(time.monotonic() - t0, 1),
         "totals": {"runs": len(done), "passed": sum(r["passed"] for r in done),
                    "failed": sum(not r["passed"] for r in done),

@@ -360,7 +360,8 @@ class SimulatorNode(Node):
         self.udp_errors = 0
         self._wall_start: float | None = None
         # wall time spent per part of the loop (run_info.txt): where a real-time factor < 1 comes from
-        self.busy_s = dict.fromkeys(("wait_for_stack", "step", "pacing", "clock_can", "sensors", "truth_v2x"), 0.0)
+        self.busy_s = dict.fromkeys(("wait_for_command", "wait_for_frames", "step", "pacing", "clock_can", "sensors",
+                                     "truth_v2x"), 0.0)
         # 2. bus (the chassis ECU lives in the core, on this bus)
         try:
             self.bus = open_bus(BusParams(p.bus_interface, p.bus_channel, p.bus_bitrate))
@@ -511,7 +512,6 @@ class SimulatorNode(Node):
             if self.rsu is not None and self.sim.steps % rsu_every == 0 and "v2x_silent" not in self.sim.faults():
                 self._send_v2x(gt or self.sim.ground_truth())
             t6 = time.perf_counter()
-            busy["wait_for_stack"] += t1 - t0
             busy["step"] += t2 - t1
             busy["pacing"] += t3 - t2
             busy["clock_can"] += t4 - t3
@@ -557,6 +557,8 @@ class SimulatorNode(Node):
         if self._degraded:  # the controller's command alone opens the gate (the bridge may be the dead one)
             gp = simclock.SyncParams(0, round(self.params.sync_degraded_timeout_s * NS))
         gate = simclock.begin(self.sim.t_ns, time.monotonic_ns())
+        waiting = simclock.GateState.WAIT_COMMAND
+        t_state = time.perf_counter()
         republish_ns = time.monotonic_ns() + CLOCK_REPUBLISH_NS
         keepalive_ns = time.monotonic_ns() + STATUS_KEEPALIVE_NS
         while not self._stop.is_set():
@@ -569,6 +571,11 @@ class SimulatorNode(Node):
             with self._lock:
                 stamp = self._command_stamp_ns
             gate = simclock.transition(gate, simclock.GateInputs(time.monotonic_ns(), stamp, self._drain(), True), gp)
+            if gate.state is not waiting:  # wall time per gate state, in the run's timing line
+                now = time.perf_counter()
+                self.busy_s["wait_for_frames" if waiting is simclock.GateState.WAIT_FRAMES else "wait_for_command"] += (
+                    now - t_state)
+                waiting, t_state = gate.state, now
             if gate.state is simclock.GateState.OPEN:
                 self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if gate.timed_out else 0
                 if gate.timed_out:
