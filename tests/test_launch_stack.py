@@ -31,6 +31,23 @@ def diag_sources(rec):
     return {s.name.split(":")[0] for m in rec.messages for s in m.status}
 
 
+def test_the_bridge_command_period_is_the_chassis_one_unless_sync_mode_asks_for_less():
+    def period(file: Path, *args: str) -> float:
+        plan = LaunchLoader().load(file, parse_launch_args(list(args)))
+        return float(next(n for n in plan.nodes if n.fqn == "/can_bridge").params["command_period_ms"])
+
+    sim = ROOT / "launch" / "sim.launch.yaml"
+    assert period(STACK, *STACK_ARGS) == 20.0  # a vehicle: the DBC's 20 ms
+    assert period(sim) == 20.0
+    assert period(sim, "can_command_period_ms:=5") == 5.0  # what `lsv sim --sync` passes
+    from lsv_bringup.cli import SYNC_CAN_PERIOD_MS
+    from lsv_can_bridge.params import BridgeParams
+    from lsv_common.params import param_fields
+
+    low = next(f.spec.min for f in param_fields(BridgeParams) if f.name == "command_period_ms")
+    assert low <= SYNC_CAN_PERIOD_MS < 20.0  # the bridge accepts it
+
+
 @pytest.mark.slow
 def test_stack_launch_starts_every_node_and_shuts_down_cleanly(ros_node, launch_graph):
     expected = {n.fqn for n in LaunchLoader().load(STACK, parse_launch_args(STACK_ARGS)).nodes}
