@@ -389,7 +389,7 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
              f"{suite['wall_s']:.0f} s wall",
              f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}",
              f"- code revision (git trees of src/ and launch/): {suite.get('revision') or 'uncommitted changes'}"
-             + (f"; {suite['resumed']} run(s) taken from an earlier sitting (--resume)" if suite.get("resumed") else ""),
+             + (f"; {suite['resumed']} run(s) from an earlier sitting (--resume)" if suite.get("resumed") else ""),
              *(f"- skipped {line}" for line in suite.get("skipped", [])), "",
              "## Runs", "",
              "| scenario | seed | result | collisions | violations | min distance (m) | goal | driven (m) | "

@@ -482,7 +482,6 @@ class SimulatorNode(Node):
         next_progress = PROGRESS_PERIOD_S
         busy = self.busy_s
         while not self._stop.is_set() and self.sim.t_ns < self.duration_ns:
-            t0 = time.perf_counter()
             if not sync:
                 self._drain()
             elif self.sim.steps % control_steps == 0:
