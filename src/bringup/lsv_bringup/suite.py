@@ -16,8 +16,9 @@ Runs start longest scenario first (the pool's last minutes are short runs, not a
 Each finished run leaves ``row.json`` in its folder, stamped with the code it ran
 (``code_revision``: git tree hashes of ``src/`` and ``launch/``) and a hash of its scenario
 document; ``--resume`` takes such a row instead of running again when both still match, so a
-full suite can be split over several sittings of the same code (interrupt with Ctrl-C, resume
-later). A dirty working tree has no revision: nothing is resumed from or into it.
+full suite can be split over several sittings of the same code (interrupt with Ctrl-C: the
+runs cut short leave no ``row.json`` and run again on ``--resume``). A dirty working tree has
+no revision: nothing is resumed from or into it.
 
 A run passes when the scenario's pass criteria pass (``summary.json``) and no node exited or
 was respawned except the one killed on purpose (``report.json`` of the launcher). Writes
@@ -536,7 +537,8 @@ def run(ns: argparse.Namespace) -> int:
                 free.append(slot.index)
         row["perturbation"] = changes
         row["revision"], row["document_hash"] = revision, hashes[i]
-        (spec.folder / "row.json").write_text(json.dumps(row, indent=2) + "\n")
+        if not runner.stopping.is_set():  # a run cut short by Ctrl-C is not a result: --resume runs it again
+            (spec.folder / "row.json").write_text(json.dumps(row, indent=2) + "\n")
         rows[i] = row
         fl = "; ".join(f"{f['type']} standstill after {_fmt(f.get('time_to_standstill_s'), ' s', 2)}"
                        for f in row["faults"])
