@@ -71,3 +71,21 @@ def test_second_setup_does_nothing():
     assert proc.returncode == 0, proc.stderr
     assert [line.split(":")[0] for line in proc.stdout.strip().splitlines()] == ["[setup] ready"]
     assert "installing" not in proc.stdout and "building" not in proc.stdout
+
+
+def _close_within(body: str) -> subprocess.CompletedProcess:
+    code = ("import ctypes, sys, time\nfrom lsv_bringup.cli import close_within\n" + body
+            + "\nprint('returned', flush=True)\nsys.exit(0)")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_close_within_returns_when_the_close_does():
+    done = _close_within("close_within(lambda: time.sleep(0.2), 2.0)\ntime.sleep(3.0)")  # watchdog cancelled
+    assert done.returncode == 0 and "returned" in done.stdout, done.stderr
+
+
+def test_close_within_ends_a_close_that_hangs_holding_the_gil():
+    # like rclpy in a Fast DDS teardown deadlock: C code that never gives the GIL back
+    hung = _close_within("close_within(lambda: ctypes.PyDLL(None).sleep(40), 2.0)")
+    assert hung.returncode == 1 and "returned" not in hung.stdout
+    assert "Timeout" in hung.stderr and "close_within" in hung.stderr  # the stacks, for the bug report

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,32 @@ def test_judge_a_run(tmp_path: Path) -> None:
     assert failed["problems"] == ["stops_within_s.kill_node.controller failed (None, limit 5.0)"]
     gone = suite.judge(_spec(tmp_path), None, None, -2, {}, True)
     assert gone["problems"] == ["timed out", "no summary.json", "no launcher report.json", "lsv sim exit status -2"]
+
+
+def test_judge_takes_the_launchers_reported_status_over_a_teardown_hang(tmp_path: Path) -> None:
+    # cli.close_within ends a launcher whose middleware hangs after its report with status 1
+    hung_after_pass = suite.judge(_spec(tmp_path), SUMMARY, {**_launch(), "exit_status": 0}, 1, {}, False)
+    assert hung_after_pass["passed"], hung_after_pass["problems"]
+    assert hung_after_pass["exit_status"] == 1 and hung_after_pass["launcher_status"] == 0
+    failed_run = suite.judge(_spec(tmp_path), SUMMARY, {**_launch(), "exit_status": 2}, 1, {}, False)
+    assert failed_run["problems"] == ["lsv sim exit status 2"]
+    no_report = suite.judge(_spec(tmp_path), SUMMARY, None, 1, {}, False)
+    assert "lsv sim exit status 1" in no_report["problems"]
+
+
+def test_a_run_that_ignores_its_sigint_is_killed_after_the_grace(tmp_path: Path, monkeypatch) -> None:
+    # a process stuck in C code that holds the GIL never runs its SIGINT handler
+    monkeypatch.setattr(suite, "RUN_KILL_GRACE_S", 1.0)
+    runner = suite.Runner(REPO, isolate=False, timeout_s=1.0)
+    hang = ("import ctypes, signal; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); "
+            "print('started', flush=True); ctypes.PyDLL(None).sleep(60)")
+    monkeypatch.setattr(runner, "command", lambda spec, slot: [sys.executable, "-c", hang])
+    spec = _spec(tmp_path)
+    spec.folder.mkdir(parents=True)
+    t0 = time.monotonic()
+    row = runner.run(spec, suite.Slot(0, 0))
+    assert time.monotonic() - t0 < 30.0
+    assert row["exit_status"] == -signal.SIGKILL and "timed out" in row["problems"] and not row["passed"]
 
 
 def test_report_markdown_links_each_run_and_lists_the_faults(tmp_path: Path) -> None:

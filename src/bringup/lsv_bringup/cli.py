@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import json
 import os
@@ -27,6 +28,23 @@ EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
 PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
 SYNC_CAN_PERIOD_MS = 5.0  # ms, the bridge's command frames in sync mode (launch/sim.launch.yaml says why)
+MIDDLEWARE_CLOSE_S = 20.0  # s the launcher's own ROS 2 participant may take to shut down
+
+
+def close_within(close, timeout_s: float) -> None:
+    """Call ``close()``; if it has not returned after ``timeout_s``, dump every thread's stack
+    to stderr and end the process with status 1.
+
+    For the launcher's own ROS 2 participant once the run's report is on disk: Fast DDS 3.2 can
+    deadlock while a participant is destroyed just as a remote one leaves (seen once in 220
+    suite runs: PDP mutex vs. the event thread), and rclpy holds the GIL through it, so a Python
+    thread or signal handler cannot time it out. faulthandler's watchdog is a C thread.
+    """
+    faulthandler.dump_traceback_later(timeout_s, exit=True)
+    try:
+        close()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _default_log_dir() -> Path:
@@ -79,13 +97,14 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
             supervisor.say(f"recording stopped early: {recorder.error}")
     if monitor is not None:
         snapshot = monitor.snapshot()
-        monitor.close()
         from lsv_bringup.report import write_report
 
         json_path, md_path = write_report(report, file, elapsed, status, supervisor.summary(), snapshot,
                                           supervisor.shutdown_s)
         supervisor.say(f"report written: {md_path} and {json_path.name}")
     supervisor.say(f"stopped (exit status {status})")
+    if monitor is not None:  # last: the report must be on disk if the middleware hangs here
+        close_within(monitor.close, MIDDLEWARE_CLOSE_S)
     return status
 
 

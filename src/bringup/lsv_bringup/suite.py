@@ -49,6 +49,7 @@ _PR_SET_PDEATHSIG = 1  # prctl option: signal the child when the parent dies
 CI_SUBSET = ("kill_controller", "chassis_status_stop")
 RUN_TIMEOUT_BASE_S = 180.0  # s wall; + RUN_TIMEOUT_PER_SIM_S per simulated second
 RUN_TIMEOUT_PER_SIM_S = 30.0  # s wall per simulated s (sync mode: 0.15-0.3x real time on 2 cores, 0.04x when busy)
+RUN_KILL_GRACE_S = 60.0  # s after the timeout's SIGINT before the run's process group is killed
 V2X_PORT_BASE = 31000  # + slot: the V2X UDP port of a run
 CAN_GROUP = "239.74.{a}.{b}"  # the run's CAN multicast group
 KILL_LINE = "FAULT kill_node"  # lsv_sim.sim_node.KILL_ANNOUNCEMENT (not imported: no rclpy here)
@@ -201,13 +202,16 @@ def judge(spec: RunSpec, summary: dict[str, Any] | None, launch: dict[str, Any] 
         problems.append("nodes died that were not killed: " + ", ".join(crashes))
     for node in targets - set(killed):
         problems.append(f"kill_node {node} was not executed")
-    if exit_status not in (0, 3) and not (exit_status == 1 and targets and not crashes):
-        problems.append(f"lsv sim exit status {exit_status}")
+    # The launcher's status as its report states it: a hang in the middleware's teardown after
+    # the report was written ends the process with 1 (cli.close_within), not the run's verdict.
+    status = exit_status if launch is None else launch.get("exit_status", exit_status)
+    if status not in (0, 3) and not (status == 1 and targets and not crashes):
+        problems.append(f"lsv sim exit status {status}")
     s = summary or {}
     min_d = [v["distance_m"] for v in (s.get("min_distance_m") or {}).values() if v.get("distance_m") is not None]
     return {
         "scenario": spec.scenario, "file": str(spec.source), "seed": spec.seed, "folder": str(spec.folder),
-        "passed": not problems, "problems": problems, "exit_status": exit_status,
+        "passed": not problems, "problems": problems, "exit_status": exit_status, "launcher_status": status,
         "collisions": len(s.get("collisions", [])) if summary else None,
         "violations": sum(len(s.get(k, [])) for k in VIOLATION_KEYS) if summary else None,
         "min_distance_m": min(min_d) if min_d else None,
@@ -274,7 +278,9 @@ class Runner:
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                     preexec_fn=_die_with_parent)  # no orphaned run if the suite dies
             timer = threading.Timer(limit, lambda: proc.send_signal(signal.SIGINT))
+            killer = threading.Timer(limit + RUN_KILL_GRACE_S, lambda: _kill_group(proc))
             timer.start()
+            killer.start()
             try:
                 assert proc.stdout is not None
                 for line in proc.stdout:
@@ -292,6 +298,7 @@ class Runner:
                 proc.wait()
             finally:
                 timer.cancel()
+                killer.cancel()
         timed_out = time.monotonic() - t0 >= limit
         summary = _read_json(spec.folder / "summary.json")
         launch = _read_json(spec.folder / "report.json")
@@ -312,6 +319,14 @@ class Runner:
         except ProcessLookupError:
             info["error"] = "the process was gone already"
         return info
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a run that ignored its SIGINT (stuck in C code that holds the GIL)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _die_with_parent() -> None:  # in the child between fork and exec: no imports here (threads)
