@@ -13,7 +13,14 @@ set -euo pipefail
 
 if [ "${LSV_IN_NETNS:-}" = 1 ]; then exec "$@"; fi
 
-setup_lo='ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo'
+# Ephemeral ports start above every port the stack binds by number (python-can's udp_multicast
+# 43113, V2X 30300 and the suite's 31000-50999): every process holds two ephemeral UDP ports
+# (Fast DDS), and in the default 32768-60999 one of them took 43113 just before the CAN bus
+# bound it, once in ~400 suite runs (EADDRINUSE: "could not create or configure socket").
+ephemeral_ports='51000 60999'
+setup_lo="ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo \\
+  && { echo '$ephemeral_ports' > /proc/sys/net/ipv4/ip_local_port_range \\
+       || echo '[netns-sandbox] cannot narrow the ephemeral port range' >&2; }"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null \
    && unshare --net true 2>/dev/null; then
   exec unshare --net -- env LSV_IN_NETNS=1 bash -c "$setup_lo && exec \"\$@\"" netns-sandbox "$@"
