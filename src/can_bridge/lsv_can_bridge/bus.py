@@ -26,7 +26,10 @@ def open_bus(params: BusParams) -> can.BusABC:
     try:
         return can.Bus(**params.kwargs())
     except (can.CanError, OSError, ValueError, ImportError, NotImplementedError) as err:
-        raise BusOpenError(f"cannot open CAN bus {params.kwargs()}: {err}") from err
+        reason = str(err)
+        if isinstance(err.__cause__, OSError):  # python-can hides the errno ("could not create ... socket")
+            reason += f" ({err.__cause__.strerror or err.__cause__})"
+        raise BusOpenError(f"cannot open CAN bus {params.kwargs()}: {reason}") from err
 
 
 class BusLogger:

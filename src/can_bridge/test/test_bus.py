@@ -52,3 +52,17 @@ def test_bus_log_is_readable_by_python_can(tmp_path: Path, suffix: str) -> None:
 def test_bad_interface_fails_with_a_clear_error() -> None:
     with pytest.raises(BusOpenError, match=r"cannot open CAN bus .*no_such_interface"):
         open_bus(BusParams("no_such_interface", "can0", 500000))
+
+
+def test_an_os_error_under_python_cans_message_is_named(monkeypatch) -> None:
+    """udp_multicast says only "could not create or configure socket"; the reason (a port taken
+    by another socket, no multicast route) is in its __cause__ and must reach the log."""
+    def bus_on_a_taken_port(**_):
+        try:
+            raise OSError(98, "Address already in use")
+        except OSError as err:
+            raise can.CanInitializationError("could not create or configure socket") from err
+
+    monkeypatch.setattr(can, "Bus", bus_on_a_taken_port)
+    with pytest.raises(BusOpenError, match=r"could not create or configure socket \(Address already in use\)"):
+        open_bus(BusParams("udp_multicast", "239.74.1.2", 500000))
