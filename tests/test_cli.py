@@ -74,14 +74,17 @@ def test_second_setup_does_nothing():
 
 
 def _close_within(body: str) -> subprocess.CompletedProcess:
-    code = ("import ctypes, sys, time\nfrom lsv_bringup.cli import close_within\n" + body
+    code = ("import ctypes, sys, time\nfrom lsv_common.middleware import close_within\n" + body
             + "\nprint('returned', flush=True)\nsys.exit(0)")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
 def test_close_within_returns_when_the_close_does():
-    done = _close_within("close_within(lambda: time.sleep(0.2), 2.0)\ntime.sleep(3.0)")  # watchdog cancelled
+    done = _close_within("counts = close_within(lambda: time.sleep(0.2) or {'/a': 3}, 2.0)\n"
+                         "time.sleep(3.0)\n"  # the watchdog was cancelled
+                         "print(counts)")
     assert done.returncode == 0 and "returned" in done.stdout, done.stderr
+    assert "{'/a': 3}" in done.stdout  # what close() returned (the recorder's counts)
 
 
 def test_close_within_ends_a_close_that_hangs_holding_the_gil():

@@ -163,7 +163,7 @@ def test_judge_a_run(tmp_path: Path) -> None:
 
 
 def test_judge_takes_the_launchers_reported_status_over_a_teardown_hang(tmp_path: Path) -> None:
-    # cli.close_within ends a launcher whose middleware hangs after its report with status 1
+    # middleware.close_within ends a launcher whose middleware hangs after its report with status 1
     hung_after_pass = suite.judge(_spec(tmp_path), SUMMARY, {**_launch(), "exit_status": 0}, 1, {}, False)
     assert hung_after_pass["passed"], hung_after_pass["problems"]
     assert hung_after_pass["exit_status"] == 1 and hung_after_pass["launcher_status"] == 0

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import importlib
 import json
 import os
@@ -28,25 +27,6 @@ EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
 PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
 SYNC_CAN_PERIOD_MS = 5.0  # ms, the bridge's command frames in sync mode (launch/sim.launch.yaml says why)
-MIDDLEWARE_CLOSE_S = 20.0  # s the launcher's own ROS 2 participant may take to shut down
-
-
-def close_within(close, timeout_s: float) -> None:
-    """Call ``close()``; if it has not returned after ``timeout_s``, dump every thread's stack
-    to stderr and end the process with status 1.
-
-    For the launcher's own ROS 2 participant once the run's report is on disk: Fast DDS 3.2 can
-    deadlock while a participant is destroyed just as a remote one leaves (seen once in 220
-    suite runs: PDP mutex vs. the event thread), and rclpy holds the GIL through it, so a Python
-    thread or signal handler cannot time it out. faulthandler's watchdog is a C thread.
-    """
-    faulthandler.dump_traceback_later(timeout_s, exit=True)
-    try:
-        close()
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-
-
 def _default_log_dir() -> Path:
     base = Path(os.environ.get("LSV_LOG_DIR", "log"))
     return base / time.strftime("%Y%m%d-%H%M%S")
@@ -104,7 +84,7 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
         supervisor.say(f"report written: {md_path} and {json_path.name}")
     supervisor.say(f"stopped (exit status {status})")
     if monitor is not None:  # last: the report must be on disk if the middleware hangs here
-        close_within(monitor.close, MIDDLEWARE_CLOSE_S)
+        middleware.close_within(monitor.close, middleware.CLOSE_S)
     return status
 
 
@@ -162,7 +142,7 @@ def _sim(ns: argparse.Namespace) -> int:
 def _record(ns: argparse.Namespace) -> int:
     """``lsv record``: topics of the running graph into a rosbag2 folder until Ctrl-C/SIGTERM/--duration."""
     middleware.apply_defaults()
-    from lsv_bringup.recorder import BagWriter, Recorder, RecorderError
+    from lsv_bringup.recorder import RECORDER_CLOSE_S, BagWriter, Recorder, RecorderError
 
     out = ns.output or Path(time.strftime("rosbag2_%Y_%m_%d-%H_%M_%S"))
     split = None if ns.split_size is None else int(ns.split_size * 1e6)
@@ -188,8 +168,8 @@ def _record(ns: argparse.Namespace) -> int:
                 counts = recorder.counts()
                 print(f"lsv record: {now - started:.0f} s, {sum(counts.values())} messages "
                       f"on {len(counts)} topic(s)", flush=True)
-    finally:
-        counts = recorder.close()
+    finally:  # the bag is complete before the middleware teardown, which may hang (close_within)
+        counts = middleware.close_within(recorder.close, RECORDER_CLOSE_S + middleware.CLOSE_S)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     for topic in sorted(counts):

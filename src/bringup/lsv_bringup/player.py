@@ -518,7 +518,7 @@ def run(ns: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        player.close()
+        middleware.close_within(player.close, middleware.CLOSE_S)
     total = sum(stats.published.values())
     print(f"lsv play: {'stopped' if stats.stopped else 'done'}: {total} messages on {len(stats.published)} "
           f"topic(s)" + (f", {stats.clock_ticks} /clock ticks" if stats.clock_ticks else "")

@@ -48,6 +48,7 @@ STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 SUFFIXES = {"mcap": ".mcap", "sqlite3": ".db3"}
 BASE_STORE = Stores.ROS2_KILTED  # the ROS 2 wheels are Kilted
 BAG_VERSION = 9  # rosbag2 metadata version (Jazzy and later)
+RECORDER_CLOSE_S = 10.0  # s the writer thread may take to write what is queued when recording stops
 
 
 class RecorderError(Exception):
@@ -349,9 +350,10 @@ class Recorder:
     def close(self) -> dict[str, int]:
         """Take every queued message, close the bag, stop the node; returns messages per topic."""
         self._stopping.set()
-        self._thread.join(10.0)
+        self._thread.join(RECORDER_CLOSE_S)
         if self._thread.is_alive():
-            raise RecorderError(f"the recorder thread did not finish the bag {self.writer.path} in 10 s")
+            raise RecorderError(f"the recorder thread did not finish the bag {self.writer.path} "
+                                f"in {RECORDER_CLOSE_S:g} s")
         if self._context.ok():
             rclpy.shutdown(context=self._context)
         self.node.destroy_node()

@@ -203,7 +203,7 @@ def judge(spec: RunSpec, summary: dict[str, Any] | None, launch: dict[str, Any] 
     for node in targets - set(killed):
         problems.append(f"kill_node {node} was not executed")
     # The launcher's status as its report states it: a hang in the middleware's teardown after
-    # the report was written ends the process with 1 (cli.close_within), not the run's verdict.
+    # the report was written ends the process with 1 (middleware.close_within), not the run's verdict.
     status = exit_status if launch is None else launch.get("exit_status", exit_status)
     if status not in (0, 3) and not (status == 1 and targets and not crashes):
         problems.append(f"lsv sim exit status {status}")

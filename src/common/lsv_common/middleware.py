@@ -7,9 +7,11 @@ test fixtures and every node agree on the same settings.
 
 from __future__ import annotations
 
+import faulthandler
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import TypeVar
 
 FASTDDS_PROFILE = Path(__file__).resolve().parent / "data" / "fastdds_profile.xml"
 
@@ -21,6 +23,10 @@ DEFAULTS: dict[str, str] = {
     # Fast DDS reads its built-in XML only when this is unset; keep logs quiet by default.
     "RCUTILS_COLORIZED_OUTPUT": "0",
 }
+
+CLOSE_S = 20.0  # s a command's own ROS 2 participant may take to shut down (close_within)
+
+T = TypeVar("T")
 
 DOMAIN_ID_RANGE = (1, 101)  # private test domains; 0 is left to the vehicle's own graph
 
@@ -48,3 +54,20 @@ def private_domain_id(seed: int) -> int:
     """
     low, high = DOMAIN_ID_RANGE
     return low + seed % (high - low + 1)
+
+
+def close_within(close: Callable[[], T], timeout_s: float) -> T:
+    """``close()``; if it has not returned after ``timeout_s``, dump every thread's stack to
+    stderr and end the process with status 1.
+
+    For a command's own ROS 2 participant once its results are on disk (the launcher's report,
+    the recorder's bag): Fast DDS 3.2 can deadlock while a participant is destroyed just as a
+    remote one leaves (seen once in 220 suite runs: PDP mutex vs. the event thread), and rclpy
+    holds the GIL through it, so a Python thread or signal handler cannot time it out.
+    faulthandler's watchdog is a C thread.
+    """
+    faulthandler.dump_traceback_later(timeout_s, exit=True)
+    try:
+        return close()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
