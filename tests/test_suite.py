@@ -68,6 +68,18 @@ def test_resume_takes_a_row_only_for_the_same_code_and_document(tmp_path: Path) 
     assert suite.document_hash("a: 1\n") != suite.document_hash("a: 2\n")
 
 
+def test_a_run_that_runs_again_starts_from_an_empty_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "runs" / "kill_controller" / "seed3"
+    (folder / "log").mkdir(parents=True)
+    for stale in ("log/can_bridge.log", "run_info.txt", "row.json", "summary.json", "trajectory.png"):
+        (folder / stale).write_text("from an earlier attempt")
+    path = suite.fresh_run_folder(folder, "name: x\n")
+    assert path == folder / "scenario.yaml" and path.read_text() == "name: x\n"
+    assert [p.name for p in folder.iterdir()] == ["scenario.yaml"]
+    fresh = suite.fresh_run_folder(tmp_path / "runs" / "new" / "seed0", "name: y\n")  # no folder yet
+    assert fresh.read_text() == "name: y\n"
+
+
 def test_code_revision_follows_the_trees_and_refuses_a_dirty_one(tmp_path: Path) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

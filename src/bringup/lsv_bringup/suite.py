@@ -33,6 +33,7 @@ import ctypes
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,6 +155,18 @@ def reusable_row(folder: Path, revision: str | None, doc_hash: str) -> dict[str,
     if row is None or row.get("revision") != revision or row.get("document_hash") != doc_hash:
         return None
     return row
+
+
+def fresh_run_folder(folder: Path, scenario_text: str) -> Path:
+    """Empty ``folder`` of an earlier attempt (its logs, plots, run_info.txt, row.json: a run
+    interrupted or failed before would otherwise leave its files next to the new run's) and
+    write the run's ``scenario.yaml``; returns that file."""
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    path = folder / "scenario.yaml"
+    path.write_text(scenario_text)
+    return path
 
 
 def parse_started(line: str) -> tuple[str, int] | None:
@@ -510,17 +523,13 @@ def run(ns: argparse.Namespace) -> int:
     rows: list[dict[str, Any] | None] = [None] * len(plan)
     hashes: list[str] = []
     for i, (spec, doc, _) in enumerate(plan):  # every document is valid before hours of runs start
-        spec.folder.mkdir(parents=True, exist_ok=True)
         text = (f"# {spec.source}, suite seed {spec.seed} (lsv_sim.scenario.randomize)\n"
                 + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120))
         hashes.append(document_hash(text))
         if ns.resume and (row := reusable_row(spec.folder, revision, hashes[i])) is not None:
             rows[i] = row
             continue
-        for stale in ("summary.json", "report.json", "diagnostics.json", "row.json"):
-            (spec.folder / stale).unlink(missing_ok=True)
-        path = spec.folder / "scenario.yaml"
-        path.write_text(text)
+        path = fresh_run_folder(spec.folder, text)
         try:
             load_scenario(path)
         except ScenarioError as err:
