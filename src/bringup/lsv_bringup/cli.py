@@ -27,6 +27,8 @@ EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
 PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
 SYNC_CAN_PERIOD_MS = 5.0  # ms, the bridge's command frames in sync mode (launch/sim.launch.yaml says why)
+
+
 def _default_log_dir() -> Path:
     base = Path(os.environ.get("LSV_LOG_DIR", "log"))
     return base / time.strftime("%Y%m%d-%H%M%S")
@@ -63,7 +65,7 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
         monitor = GraphMonitor(topic_stats=topic_stats)
     recorder = None
     if record is not None:
-        from lsv_bringup.recorder import BagWriter, Recorder
+        from lsv_bringup.recorder import RECORDER_CLOSE_S, BagWriter, Recorder
 
         recorder = Recorder(BagWriter(record))
         supervisor.say(f"recording every topic into {record}")
@@ -71,7 +73,7 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
     status = supervisor.run(duration)
     elapsed = time.monotonic() - t0
     if recorder is not None:
-        counts = recorder.close()
+        counts = middleware.close_within(recorder.close, RECORDER_CLOSE_S + middleware.CLOSE_S)
         supervisor.say(f"bag written: {record} ({sum(counts.values())} messages on {len(counts)} topics)")
         if recorder.error is not None:
             supervisor.say(f"recording stopped early: {recorder.error}")

@@ -1,8 +1,9 @@
 """Middleware environment defaults: Fast DDS with a large shared-memory segment, discovery
 kept on this computer unless the environment says otherwise.
 
-Pure module: it only computes and applies environment variables, so the launcher, the
-test fixtures and every node agree on the same settings.
+It computes and applies environment variables (no rclpy here), so the launcher, the test
+fixtures and every node agree on the same settings; and ``close_within`` bounds a command's
+own ROS 2 teardown, which Fast DDS can deadlock.
 """
 
 from __future__ import annotations
