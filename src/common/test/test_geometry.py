@@ -46,7 +46,8 @@ def test_quaternion_within_tolerance_is_normalised():
     assert math.degrees(yaw_of(q(0.0, 0.0, 0.7071 * 1.005, 0.7071 * 1.005))) == pytest.approx(90.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("roll,pitch,yaw", [(0.0, 0.0, 0.0), (0.1, -0.2, 3.0), (-0.3, 0.15, -2.5), (0.0, 0.0, -math.pi / 2)])
+@pytest.mark.parametrize("roll,pitch,yaw", [(0.0, 0.0, 0.0), (0.1, -0.2, 3.0), (-0.3, 0.15, -2.5),
+                                            (0.0, 0.0, -math.pi / 2)])
 def test_rpy_round_trip(roll, pitch, yaw):
     r, p, y = roll_pitch_yaw(q(*quaternion_from_rpy(roll, pitch, yaw)))
     assert (r, p, y) == pytest.approx((roll, pitch, yaw), abs=1e-12)

@@ -11,6 +11,7 @@ from geometry_msgs.msg import Quaternion
 from nav_msgs.msg import Odometry
 from std_msgs.msg import String
 
+from lsv_common.geometry import QuaternionError, quaternion_from_yaw, yaw_of
 from lsv_msgs.msg import (
     MissionGoal,
     TrackedObjectArray,
@@ -34,15 +35,13 @@ def to_time(ns: int) -> Time:
     return Time(sec=ns // NS, nanosec=ns % NS) if ns > 0 else Time()
 
 
-def yaw_of(q: Quaternion) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 def yaw_quaternion(yaw: float) -> Quaternion:
-    return Quaternion(z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+    x, y, z, w = quaternion_from_yaw(yaw)
+    return Quaternion(x=x, y=y, z=z, w=w)
 
 
 def ego_from_odometry(msg: Odometry, receive_ns: int) -> EgoState:
+    """Raises ``QuaternionError`` for an orientation that is not a rotation (the node drops the message)."""
     p = msg.pose.pose
     stamp = time_ns(msg.header.stamp) or receive_ns
     return EgoState(float(p.position.x), float(p.position.y), yaw_of(p.orientation),
@@ -67,13 +66,23 @@ def hints_from_msg(msg: V2xHintArray, receive_ns: int) -> Stamped:
     return Stamped(time_ns(msg.header.stamp) or receive_ns, tuple(items))
 
 
-def objects_from_msg(msg: TrackedObjectArray, receive_ns: int) -> Stamped:
-    items = tuple(TrackedObj(int(o.object_id), int(o.classification), float(o.pose.pose.position.x),
-                             float(o.pose.pose.position.y), yaw_of(o.pose.pose.orientation),
-                             float(o.velocity.twist.linear.x), float(o.velocity.twist.linear.y),
-                             float(o.dimensions.x), float(o.dimensions.y), float(o.score))
-                  for o in msg.objects)
-    return Stamped(time_ns(msg.header.stamp) or receive_ns, items)
+def objects_from_msg(msg: TrackedObjectArray, receive_ns: int) -> tuple[Stamped, int]:
+    """The objects and how many of them had an orientation that is not a rotation. Such an object is
+    kept (it is still an obstacle) with a heading-free footprint: a square of side = its diagonal, which
+    covers the box at any heading."""
+    items, bad = [], 0
+    for o in msg.objects:
+        length, width = float(o.dimensions.x), float(o.dimensions.y)
+        try:
+            yaw = yaw_of(o.pose.pose.orientation)
+        except QuaternionError:
+            bad += 1
+            yaw = 0.0
+            length = width = math.hypot(length, width)
+        items.append(TrackedObj(int(o.object_id), int(o.classification), float(o.pose.pose.position.x),
+                                float(o.pose.pose.position.y), yaw, float(o.velocity.twist.linear.x),
+                                float(o.velocity.twist.linear.y), length, width, float(o.score)))
+    return Stamped(time_ns(msg.header.stamp) or receive_ns, tuple(items)), bad
 
 
 def goal_from_msg(msg: MissionGoal) -> Goal:
@@ -82,9 +91,14 @@ def goal_from_msg(msg: MissionGoal) -> Goal:
         raise MissionError(f"MissionGoal '{msg.goal_id}': kind {msg.kind} is not one of 1 (stop), 2 (patrol loop), "
                            f"3 (park)")
     q = msg.pose.orientation
-    has_yaw = abs(q.x) + abs(q.y) + abs(q.z) + abs(q.w) > 1e-9
-    return Goal(msg.goal_id or "goal", kind, float(msg.pose.position.x), float(msg.pose.position.y),
-                yaw_of(q) if has_yaw else None, int(msg.lanelet_id), max(0.0, float(msg.dwell_time_s)))
+    has_yaw = abs(q.x) + abs(q.y) + abs(q.z) + abs(q.w) > 1e-9  # all zero: "any heading"
+    try:
+        yaw = yaw_of(q) if has_yaw else None
+    except QuaternionError as err:
+        raise MissionError(f"MissionGoal '{msg.goal_id}': pose.orientation: {err} (all zero means any heading)") \
+            from err
+    return Goal(msg.goal_id or "goal", kind, float(msg.pose.position.x), float(msg.pose.position.y), yaw,
+                int(msg.lanelet_id), max(0.0, float(msg.dwell_time_s)))
 
 
 def trajectory_msg(points: TrajectoryPoints, stamp: Time) -> Trajectory:

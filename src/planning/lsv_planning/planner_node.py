@@ -23,6 +23,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
+from lsv_common.geometry import QuaternionError
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError
 from lsv_msgs.msg import MissionGoal, TrackedObjectArray, TrafficSignalArray, Trajectory, V2xHintArray
@@ -76,6 +77,7 @@ class PlannerNode(Node):
         self.cycles = 0
         self.errors = 0
         self.ignored_frames = 0
+        self.bad_orientations = 0  # odometry dropped + objects given a heading-free footprint
         self.plan_ms_max = 0.0
         self.plan_ms_last = 0.0
         self._last_state: DecisionState | None = None
@@ -95,8 +97,14 @@ class PlannerNode(Node):
 
     # -- inputs ------------------------------------------------------------------------------
     def _on_odometry(self, msg: Odometry) -> None:
-        if self._frame_ok(msg.header.frame_id, "odometry"):
+        if not self._frame_ok(msg.header.frame_id, "odometry"):
+            return
+        try:
             self.ego = convert.ego_from_odometry(msg, self._now_ns())
+        except QuaternionError as err:  # not stored: the last good pose ages and goes stale
+            self.bad_orientations += 1
+            self.get_logger().warning(f"odometry dropped: {err} ({self.bad_orientations} bad orientations)",
+                                      throttle_duration_sec=1.0)
 
     def _on_signals(self, msg: TrafficSignalArray) -> None:
         self.signals = convert.signals_from_msg(msg, self._now_ns())
@@ -110,7 +118,12 @@ class PlannerNode(Node):
 
     def _on_objects(self, msg: TrackedObjectArray) -> None:
         if self._frame_ok(msg.header.frame_id, "tracked objects"):
-            self.objects = convert.objects_from_msg(msg, self._now_ns())
+            self.objects, bad = convert.objects_from_msg(msg, self._now_ns())
+            if bad:
+                self.bad_orientations += bad
+                self.get_logger().warning(f"{bad} tracked objects with an orientation that is not a rotation: "
+                                          f"kept with a heading-free footprint ({self.bad_orientations} bad "
+                                          "orientations)", throttle_duration_sec=1.0)
 
     def _on_goal(self, msg: MissionGoal) -> None:
         if not self._frame_ok(msg.header.frame_id, "mission goal"):
@@ -152,7 +165,8 @@ class PlannerNode(Node):
     def _diagnostics(self) -> list:
         d = self.last_decision
         values = {"cycles": self.cycles, "internal_errors": self.errors, "plan_ms_last": self.plan_ms_last,
-                  "plan_ms_max": self.plan_ms_max, "ignored_frames": self.ignored_frames}
+                  "plan_ms_max": self.plan_ms_max, "ignored_frames": self.ignored_frames,
+                  "bad_orientations": self.bad_orientations}
         self.plan_ms_max = 0.0
         if d is None:
             return [status("", WARN if self.errors == 0 else ERROR, "no plan yet", values)]

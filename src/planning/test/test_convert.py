@@ -11,6 +11,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from nav_msgs.msg import Odometry
 
+from lsv_common.geometry import QuaternionError
 from lsv_msgs.msg import (
     MissionGoal,
     TrackedObject,
@@ -53,8 +54,9 @@ def test_signals_hints_objects():
     o.pose.pose.orientation = convert.yaw_quaternion(-1.0)
     o.velocity.twist.linear.x = 1.5
     o.dimensions.x, o.dimensions.y = 0.6, 0.5
-    objs = convert.objects_from_msg(TrackedObjectArray(objects=[o]), 1)
+    objs, bad = convert.objects_from_msg(TrackedObjectArray(objects=[o]), 1)
     ob = objs.items[0]
+    assert bad == 0
     assert (ob.object_id, ob.classification, ob.vx, ob.length) == (7, 6, 1.5, pytest.approx(0.6))
     assert ob.yaw == pytest.approx(-1.0)
 
@@ -85,3 +87,34 @@ def test_trajectory_and_decision_messages():
     assert len(convert.trajectory_msg(TrajectoryPoints.empty(), Time()).points) == 0
     d = json.loads(convert.decision_msg(Decision(5, DecisionState.STOPPED, "red_light", "x", {"k": 1})).data)
     assert d == {"stamp_ns": 5, "state": "stopped", "reason": "red_light", "detail": "x", "k": 1}
+
+
+def test_odometry_with_zero_or_unnormalised_quaternion_is_rejected_not_read_as_a_heading():
+    """Hazard: a zero quaternion read as yaw 0, a norm-2 one for 90 deg read as 127 deg."""
+    m = Odometry()
+    m.pose.pose.orientation.w = 0.0  # all zero
+    with pytest.raises(QuaternionError):
+        convert.ego_from_odometry(m, 1)
+    s = math.sqrt(2.0)
+    m.pose.pose.orientation.z, m.pose.pose.orientation.w = s, s
+    with pytest.raises(QuaternionError):
+        convert.ego_from_odometry(m, 1)
+
+
+def test_object_with_bad_orientation_stays_an_obstacle_with_a_heading_free_footprint():
+    o = TrackedObject(object_id=3, classification=2)
+    o.dimensions.x, o.dimensions.y = 4.0, 3.0
+    o.pose.pose.orientation.w = 0.0  # all zero
+    objs, bad = convert.objects_from_msg(TrackedObjectArray(objects=[o]), 1)
+    assert bad == 1 and len(objs.items) == 1
+    ob = objs.items[0]
+    assert ob.length == pytest.approx(5.0) and ob.width == pytest.approx(5.0)  # the diagonal covers any heading
+
+
+def test_goal_with_a_bad_quaternion_is_a_mission_error():
+    g = MissionGoal(goal_id="drop", kind=MissionGoal.KIND_STOP)
+    g.pose.orientation.z, g.pose.orientation.w = 2.0, 0.0
+    with pytest.raises(MissionError, match=r"drop.*norm 2"):
+        convert.goal_from_msg(g)
+    g.pose.orientation.z, g.pose.orientation.w = 0.0, 0.0  # all zero: any heading
+    assert convert.goal_from_msg(g).yaw is None
