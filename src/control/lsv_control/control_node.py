@@ -19,6 +19,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from std_msgs.msg import String
 
+from lsv_common.geometry import QuaternionError, yaw_of, yaw_pitch_of
 from lsv_common.heartbeat import RUN_ID_KEY, RestartTracker
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, level_of, load_params, run_node, status
 from lsv_common.rate import FixedRateLoop, set_realtime_priority
@@ -44,22 +45,26 @@ NS = 1_000_000_000
 RESTART_REPORT_NS = 10 * NS  # a node restart stays a WARN on 'controller: heartbeats' this long (ROS time)
 
 
-def yaw_pitch_from_quaternion(x: float, y: float, z: float, w: float) -> tuple[float, float]:
-    """(yaw, pitch) in rad of a ROS quaternion (pitch + = nose down, REP 103)."""
-    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-    pitch = math.asin(min(max(2.0 * (w * y - z * x), -1.0), 1.0))
-    return yaw, pitch
+MAP_FRAME = "map"
+BASE_FRAME = "base_link"
+
+
+def _yaw_or_nan(q) -> float:
+    try:
+        return yaw_of(q)
+    except QuaternionError:
+        return math.nan
 
 
 def trajectory_from_msg(msg: Trajectory) -> TrajectoryArrays | None:
-    """Columns of a Trajectory message; None for an empty one ("stop and hold")."""
+    """Columns of a Trajectory message; None for an empty one ("stop and hold"). A point whose orientation
+    is not a rotation gets a NaN heading, which makes the whole trajectory invalid (a cause to stop)."""
     pts = msg.points
     if not pts:
         return None
     x = np.fromiter((p.pose.position.x for p in pts), np.float64, len(pts))
     y = np.fromiter((p.pose.position.y for p in pts), np.float64, len(pts))
-    yaw = np.fromiter((yaw_pitch_from_quaternion(p.pose.orientation.x, p.pose.orientation.y, p.pose.orientation.z,
-                                                 p.pose.orientation.w)[0] for p in pts), np.float64, len(pts))
+    yaw = np.fromiter((_yaw_or_nan(p.pose.orientation) for p in pts), np.float64, len(pts))
     v = np.fromiter((p.longitudinal_velocity_mps for p in pts), np.float64, len(pts))
     a = np.fromiter((p.acceleration_mps2 for p in pts), np.float64, len(pts))
     g = np.fromiter((p.grade for p in pts), np.float64, len(pts))
@@ -67,23 +72,30 @@ def trajectory_from_msg(msg: Trajectory) -> TrajectoryArrays | None:
 
 
 def odometry_from_msg(msg: Odometry, received_ns: int) -> OdometryInput:
-    q = msg.pose.pose.orientation
-    yaw, pitch = yaw_pitch_from_quaternion(q.x, q.y, q.z, q.w)
+    """Raises ``QuaternionError`` for an orientation that is not a rotation."""
+    yaw, pitch = yaw_pitch_of(msg.pose.pose.orientation)
     return OdometryInput(msg.pose.pose.position.x, msg.pose.pose.position.y, yaw, msg.twist.twist.linear.x,
                          -math.tan(pitch), received_ns)
 
 
-def objects_from_msg(msg: TrackedObjectArray, received_ns: int) -> ObjectsInput:
+def objects_from_msg(msg: TrackedObjectArray, received_ns: int) -> tuple[ObjectsInput, int]:
+    """The objects and how many had an orientation that is not a rotation: those keep their position with a
+    heading-free footprint, a square of side = the box's diagonal (covers it at any heading)."""
     n = len(msg.objects)
     xy = np.empty((n, 2))
     yaw = np.empty(n)
     size = np.empty((n, 2))
+    bad = 0
     for i, o in enumerate(msg.objects):
         xy[i] = (o.pose.pose.position.x, o.pose.pose.position.y)
-        q = o.pose.pose.orientation
-        yaw[i] = yaw_pitch_from_quaternion(q.x, q.y, q.z, q.w)[0]
         size[i] = (o.dimensions.x, o.dimensions.y)
-    return ObjectsInput(xy, yaw, size, received_ns)
+        try:
+            yaw[i] = yaw_of(o.pose.pose.orientation)
+        except QuaternionError:
+            bad += 1
+            yaw[i] = 0.0
+            size[i] = math.hypot(o.dimensions.x, o.dimensions.y)
+    return ObjectsInput(xy, yaw, size, received_ns), bad
 
 
 def command_to_msg(cmd: Command, msg: VehicleCommand) -> VehicleCommand:
@@ -118,7 +130,8 @@ class ControllerNode(Node):
         self._last_state_pub_ns = 0
         self._last_warn_ns: dict[str, int] = {}
         self._errors = 0
-        self._invalid = 0  # input messages (or objects) dropped for non-finite values
+        self._invalid = 0  # input messages (or objects) dropped: non-finite values, bad orientation, wrong frame
+        self._bad_orientations = 0  # tracked objects kept with a heading-free footprint
         self._gate_counts = {"non_finite": 0, "accel": 0, "jerk": 0, "steer": 0, "steer_rate": 0}
         self._step_ms = 0.0
         self._rt_applied = False
@@ -156,7 +169,17 @@ class ControllerNode(Node):
             self._trajectory = TrajectoryInput(traj, now)
 
     def _on_odometry(self, msg: Odometry) -> None:
-        odo = odometry_from_msg(msg, self._now_ns())
+        if (msg.header.frame_id, msg.child_frame_id) != (MAP_FRAME, BASE_FRAME):
+            self._invalid += 1
+            self._warn_throttled("frame", f"odometry of '{msg.child_frame_id}' in frame '{msg.header.frame_id}', "
+                                 f"expected '{BASE_FRAME}' in '{MAP_FRAME}': dropped ({self._invalid} inputs)")
+            return
+        try:
+            odo = odometry_from_msg(msg, self._now_ns())
+        except QuaternionError as err:
+            self._invalid += 1
+            self._warn_throttled("odometry", f"odometry dropped: {err} ({self._invalid} inputs)")
+            return
         if not all(math.isfinite(v) for v in (odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, odo.grade)):
             self._invalid += 1
             self._warn_throttled("odometry", f"odometry with non-finite values dropped ({self._invalid} inputs)")
@@ -177,7 +200,11 @@ class ControllerNode(Node):
         if msg.objects and msg.header.frame_id not in ("", "map"):
             self._warn_throttled("frame", f"objects in frame '{msg.header.frame_id}', expected 'map': ignored")
             return
-        objs = objects_from_msg(msg, self._now_ns())
+        objs, bad = objects_from_msg(msg, self._now_ns())
+        if bad:
+            self._bad_orientations += bad
+            self._warn_throttled("orientation", f"{bad} tracked objects with an orientation that is not a rotation: "
+                                 f"kept with a heading-free footprint ({self._bad_orientations} so far)")
         ok = objs.finite()
         if not ok.all():  # a track without a usable position cannot be checked: dropped, counted, logged
             self._invalid += int((~ok).sum())
@@ -265,7 +292,8 @@ class ControllerNode(Node):
         loop_values = {"cycles": stats.cycles, "overruns": stats.overruns, "skipped": stats.skipped,
                        "jitter_p50_ms": stats.jitter_p50_ms, "jitter_p99_ms": stats.jitter_p99_ms,
                        "jitter_max_ms": stats.jitter_max_ms, "step_ms": self._step_ms, "step_errors": self._errors,
-                       "invalid_inputs_dropped": self._invalid}
+                       "invalid_inputs_dropped": self._invalid,
+                       "objects_without_orientation": self._bad_orientations}
         loop_level = OK if self._errors == 0 and self.loop.running else (ERROR if not self.loop.running else WARN)
         statuses = [status("loop", loop_level, "50 Hz loop" if loop_level == OK else "loop errors", loop_values)]
         now = self._now_ns()
@@ -274,8 +302,10 @@ class ControllerNode(Node):
             restarted = self._restarts.recent(now, RESTART_REPORT_NS)
             restarts = dict(self._restarts.restarts)
         silent = self.core.silent_nodes(self.params.advisory_nodes, diagnostics, now)
+        advisory_errors = self.core.advisory_errors(diagnostics, now)
         problems = ([f"silent on /diagnostics: {', '.join(silent)}"] if silent else []) + (
-            [f"restarted: {', '.join(restarted)}"] if restarted else [])
+            [f"restarted: {', '.join(restarted)}"] if restarted else []) + (
+            [f"advisory error: {'; '.join(advisory_errors)}"] if advisory_errors else [])
         statuses.append(status("heartbeats", WARN if problems else OK,
                                "; ".join(problems) if problems else "advisory nodes alive, no restarts",
                                {"advisory_nodes": ", ".join(self.params.advisory_nodes) or "-",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lsv_common.params import spec
+from lsv_common.params import ParameterError, spec
 from lsv_control import command_gate, longitudinal, mrm
 from lsv_control.command_gate import Command, GateParams, GateReport, GateState
 from lsv_control.longitudinal import LongInputs, LongitudinalParams, LongState, LongStatus
@@ -68,16 +68,19 @@ class ControllerParams:
     stop_margin_m: float = field(metadata=spec(name="obstacle.margin_m", description="distance kept in front of an "
                                                "obstacle after an emergency stop", unit="m", min=0.0, max=5.0))
     required_nodes: list[str] = field(default_factory=list, metadata=spec(
-        name="required_nodes", description="nodes whose /diagnostics heartbeat is required (empty: none)",
-        optional=True))
+        name="required_nodes", description="nodes the vehicle cannot drive without: silent on /diagnostics, "
+        "restarted or at ERROR/STALE -> comfortable stop (empty: none)", optional=True))
     restart_hold_s: float = field(default=5.0, metadata=spec(
         name="restart_hold_s", description="a required node that restarted (a new run_id on /diagnostics) keeps "
         "the vehicle stopping, then at rest, this long after its first new heartbeat, so that it starts over "
         "with the vehicle at rest (a localizer started while driving can settle metres off)", unit="s", min=0.0,
         max=120.0, optional=True))
     advisory_nodes: list[str] = field(default_factory=list, metadata=spec(
-        name="advisory_nodes", description="nodes whose silence on /diagnostics is reported (WARN) but does not "
-        "stop the vehicle, e.g. v2x_client: V2X is advice (empty: none)", optional=True))
+        name="advisory_nodes", description="nodes whose loss the stack degrades around: silent, restarted or at "
+        "ERROR/STALE -> WARN on 'controller: heartbeats', no stop (v2x_client: V2X is advice; camera_detector: the "
+        "tracker drops camera fusion; traffic_light_classifier: a light without a reading is unknown, the planner "
+        "stops at its line). ERROR/STALE of a node in neither list -> comfortable stop (empty: none)",
+        optional=True))
     realtime_priority: int = field(default=0, metadata=spec(
         name="realtime_priority", description="SCHED_FIFO priority of the 50 Hz loop thread (0 = normal "
         "scheduling); needs CAP_SYS_NICE, warns and carries on if refused", min=0, max=99, optional=True))
@@ -194,6 +197,10 @@ class Controller:
         self.gate = GateState()
         self._last_ns: int | None = None
         self._clear_since_ns: int | None = None
+        both = sorted(set(params.required_nodes) & set(params.advisory_nodes))
+        if both:
+            raise ParameterError(f"required_nodes and advisory_nodes both list {', '.join(both)}: a node is one or "
+                                 "the other")
 
     # --- input checks ---
     def _fresh(self, received_ns: int | None, timeout_s: float, now_ns: int) -> bool:
@@ -212,6 +219,8 @@ class Controller:
             causes.append("odometry stale" if inp.odometry else "odometry missing")
         if inp.trajectory is None or not self._fresh(inp.trajectory.received_ns, p.trajectory_timeout_s, now_ns):
             causes.append("trajectory stale" if inp.trajectory else "trajectory missing")
+        elif inp.trajectory.traj is None:
+            causes.append("trajectory empty (the planner holds the vehicle)")
         if inp.status is None or not self._fresh(inp.status.received_ns, p.status_timeout_s, now_ns):
             causes.append("vehicle status stale" if inp.status else "vehicle status missing")
         else:
@@ -222,12 +231,20 @@ class Controller:
         if inp.objects is None or not self._fresh(inp.objects.received_ns, p.objects_timeout_s, now_ns):
             causes.append("tracked objects stale" if inp.objects else "tracked objects missing")
         for name, e in sorted(inp.diagnostics.items()):
-            if e.level in (DIAG_ERROR, DIAG_STALE) and self._fresh(e.received_ns, p.diagnostics_timeout_s, now_ns):
+            if e.node not in p.advisory_nodes and self._failing(e, now_ns):
                 causes.append(f"diagnostics error: {name}: {e.message}")
         causes += [f"node silent on /diagnostics: {node}"
                    for node in self.silent_nodes(p.required_nodes, inp.diagnostics, now_ns)]
         causes += [f"node restarted: {node}" for node in inp.restarted if node in p.required_nodes]
         return causes
+
+    def _failing(self, e: DiagEntry, now_ns: int) -> bool:
+        return e.level in (DIAG_ERROR, DIAG_STALE) and self._fresh(e.received_ns, self.p.diagnostics_timeout_s, now_ns)
+
+    def advisory_errors(self, diagnostics: Mapping[str, DiagEntry], now_ns: int) -> list[str]:
+        """The ERROR/STALE statuses of advisory nodes: reported (WARN), never a cause to stop."""
+        return [f"{name}: {e.message}" for name, e in sorted(diagnostics.items())
+                if e.node in self.p.advisory_nodes and self._failing(e, now_ns)]
 
     def silent_nodes(self, nodes: list[str], diagnostics: Mapping[str, DiagEntry], now_ns: int) -> list[str]:
         """Those of ``nodes`` with no /diagnostics heartbeat within the diagnostics timeout."""
@@ -298,7 +315,8 @@ class Controller:
         lateral_error = math.nan
         if traj is not None and odo is not None:
             if not traj.valid():
-                comfortable.append("trajectory invalid (non-finite values or negative speeds)")
+                comfortable.append("trajectory invalid (non-finite values, orientations that are not rotations or "
+                                   "negative speeds)")
                 traj = None
             else:
                 i = nearest_index(traj, odo.x_m, odo.y_m, odo.yaw_rad, p.max_heading_error_rad)

@@ -123,3 +123,66 @@ def test_missing_parameter_fails_at_start_up(tmp_path: Path) -> None:
     assert proc.popen.wait(60) == 2
     assert "mrm.comfortable_decel_mps2" in proc.log()
     assert "Traceback" not in proc.log()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["wrong_frame", "zero_quaternion", "norm_two_quaternion"])
+def test_odometry_in_a_wrong_frame_or_with_a_bad_quaternion_is_never_used(tmp_path: Path, fault: str) -> None:
+    """Hazard (review): odometry frame ids were not checked and quaternions not norm-checked (a zero one
+    read as heading 0). Such odometry is dropped and counted; the controller never leaves its stop."""
+    import math
+
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from nav_msgs.msg import Odometry
+    from std_msgs.msg import String
+
+    from lsv_msgs.msg import TrackedObjectArray, Trajectory, TrajectoryPoint, VehicleStatus
+
+    proc = start_node("lsv_control.control_node", name="controller", params_file=PARAMS, log_dir=tmp_path)
+    rclpy.init()
+    node = rclpy.create_node("control_node_frame_test")
+    try:
+        states = MessageRecorder(node, String, "/controller/output/state")
+        diags = MessageRecorder(node, DiagnosticArray, "/diagnostics")
+        pubs = {name: node.create_publisher(t, f"/controller/input/{name}", 10) for name, t in
+                (("odometry", Odometry), ("vehicle_status", VehicleStatus), ("trajectory", Trajectory),
+                 ("objects", TrackedObjectArray))}
+        diag_pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        traj = Trajectory()
+        traj.header.frame_id = "map"
+        for i in range(40):
+            p = TrajectoryPoint(longitudinal_velocity_mps=2.0)
+            p.pose.position.x = 0.5 * i
+            traj.points.append(p)
+        odom = Odometry()
+        odom.header.frame_id, odom.child_frame_id = ("odom" if fault == "wrong_frame" else "map"), "base_link"
+        q = odom.pose.pose.orientation
+        q.w = {"wrong_frame": 1.0, "zero_quaternion": 0.0, "norm_two_quaternion": 2.0}[fault]
+        objs = TrackedObjectArray()
+        objs.header.frame_id = "map"
+
+        def publish() -> None:
+            pubs["odometry"].publish(odom)
+            pubs["vehicle_status"].publish(VehicleStatus(speed_mps=0.0, mode=VehicleStatus.MODE_AUTO))
+            pubs["trajectory"].publish(traj)
+            pubs["objects"].publish(objs)
+            diag_pub.publish(DiagnosticArray(status=[DiagnosticStatus(name="localizer: ekf", level=b"\x00"),
+                                                     DiagnosticStatus(name="can_bridge: bus", level=b"\x00")]))
+
+        node.create_timer(0.02, publish)
+
+        def dropped() -> float:
+            values = [kv.value for m in diags.messages for st in m.status if st.name == "controller: loop"
+                      for kv in st.values if kv.key == "invalid_inputs_dropped"]
+            return float(values[-1]) if values else 0.0
+
+        assert spin_until(node, lambda: dropped() > 50, 20.0), proc.log()
+        assert states.messages and all(not m.data.startswith("NORMAL") for m in states.messages)
+        assert "odometry missing" in states.messages[-1].data
+        assert math.isfinite(dropped())
+        assert proc.alive()
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        proc.stop()

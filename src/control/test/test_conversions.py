@@ -51,9 +51,48 @@ def test_objects_keep_their_oriented_footprint() -> None:
     o.pose.pose.orientation.z, o.pose.pose.orientation.w = math.sin(0.3), math.cos(0.3)  # yaw 0.6 rad
     o.dimensions.x, o.dimensions.y = 4.5, 1.8
     msg.objects.append(o)
-    objs = objects_from_msg(msg, 1)
+    objs, bad = objects_from_msg(msg, 1)
+    assert bad == 0
     assert objs.xy.tolist() == [[3.0, 4.0]] and objs.size.tolist() == [[4.5, 1.8]]
     assert objs.yaw[0] == pytest.approx(0.6) and objs.finite().all()
+
+
+def test_odometry_with_zero_or_norm_two_quaternion_is_rejected_not_read_as_a_heading() -> None:
+    """Hazard: a zero quaternion read as yaw 0, a norm-2 one for 90 deg read as 127 deg."""
+    from nav_msgs.msg import Odometry
+
+    from lsv_common.geometry import QuaternionError
+
+    msg = Odometry()
+    msg.pose.pose.orientation.w = 0.0
+    with pytest.raises(QuaternionError):
+        odometry_from_msg(msg, 1)
+    msg.pose.pose.orientation.z = msg.pose.pose.orientation.w = math.sqrt(2.0)
+    with pytest.raises(QuaternionError):
+        odometry_from_msg(msg, 1)
+
+
+def test_trajectory_with_a_bad_quaternion_is_invalid() -> None:
+    from lsv_msgs.msg import Trajectory, TrajectoryPoint
+
+    msg = Trajectory()
+    for i in range(3):
+        p = TrajectoryPoint(longitudinal_velocity_mps=2.0)
+        p.pose.position.x = float(i)
+        msg.points.append(p)
+    assert trajectory_from_msg(msg).valid()
+    msg.points[1].pose.orientation.w = 0.0  # zero quaternion
+    assert not trajectory_from_msg(msg).valid()
+
+
+def test_object_with_a_bad_quaternion_stays_an_obstacle_covering_every_heading() -> None:
+    from lsv_msgs.msg import TrackedObject, TrackedObjectArray
+
+    o = TrackedObject()
+    o.pose.pose.orientation.w = 0.0
+    o.dimensions.x, o.dimensions.y = 4.0, 3.0
+    objs, bad = objects_from_msg(TrackedObjectArray(objects=[o]), 1)
+    assert bad == 1 and objs.finite().all() and objs.size.tolist() == [[5.0, 5.0]]
 
 
 def test_command_fields() -> None:
