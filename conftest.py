@@ -8,14 +8,17 @@ stack's Fast DDS profile, discover only on this computer and use a domain id of 
 
 import os
 
+import pytest
+
 from lsv_common.testing import private_ros_env
 
 os.environ.update(private_ros_env())
 
+# needs_netns: skipped outside the network namespace on a developer's machine, failed in CI
+pytest_plugins = ["lsv_common.testing.plugin"]
+
 
 # -- shared fixtures (what launch_testing gives on a full ROS 2) ---------------------------
-
-import pytest
 
 
 def pytest_addoption(parser):

@@ -9,13 +9,12 @@ import math
 import numpy as np
 import pytest
 
+from lsv_control import sim_plant as sp
 from lsv_planning.inputs import NS, STATE_PROTECTED_GREEN, STATE_RED, EgoState, PlannerInputs, Signal, Stamped
 from lsv_planning.lanelet_map import load_road_map
 from lsv_planning.mission import Goal, GoalKind
 from lsv_planning.params import PlannerParams
 from lsv_planning.planner import Planner
-
-sp = pytest.importorskip("lsv_control.sim_plant")
 
 RED_UNTIL_S = 25.0
 STOP_LINE_X = -12.0
