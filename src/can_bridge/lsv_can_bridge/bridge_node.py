@@ -143,9 +143,12 @@ class CanBridge(Node):
         with self._lock:
             st = self.parser.state(time.monotonic_ns())
             dropped = self.parser.receiver.dropped()
+            last = self.parser.receiver.last_rejection
+            per_message = self.parser.receiver.per_message()
         if dropped != self._last_dropped:
             self._last_dropped = dropped
-            self._warn_throttled(f"dropped status frames: {self.parser.counts}")
+            self._warn_throttled(f"dropped status frames ({dropped} so far, per message {per_message}); "
+                                 f"last: {last}")
         if st is None:
             return
         msg = status_to_msg(st, VehicleStatus())
@@ -164,6 +167,7 @@ class CanBridge(Node):
         with self._lock:
             st = self.parser.state(now)
             counts = self.parser.counts
+            per_message = self.parser.receiver.per_message()
             sources = dict(self.watchdog.counts)
             source = self._source
         stats = self.loop.monitor.stats()
@@ -178,9 +182,12 @@ class CanBridge(Node):
         else:
             st_level, st_text = (WARN, "bad status frames seen") if self.parser.receiver.dropped() else (OK, "ok")
         status_values = {k: counts.get(k, 0) for k in (
-            "accepted", "bad_counter", "bad_checksum", "bad_length", "undecodable", "unknown_id", "counter_skip",
-            "timeouts", "ignored_own")}
+            "accepted", "bad_counter", "bad_checksum", "bad_length", "undecodable", "out_of_range", "non_finite",
+            "unknown_id", "counter_skip", "timeouts", "ignored_own")}
         status_values["bus_errors"] = self.reader.errors
+        # dropped frames per message and reason, e.g. "VEHICLE_STATUS.out_of_range"
+        status_values.update({f"{name}.{reason}": n for name, reasons in sorted(per_message.items())
+                              for reason, n in sorted(reasons.items())})
         return [
             status("command", cmd_level, cmd_text, {f"periods_{k}": v for k, v in sources.items()}),
             status("status", st_level, st_text, status_values),

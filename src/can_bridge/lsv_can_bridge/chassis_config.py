@@ -313,6 +313,12 @@ def _signal_map(sig: Any, spec: Any, here: str, fields: Mapping[str, int]) -> Si
     raw_hi = (1 << (sig.length - 1)) - 1 if sig.is_signed else (1 << sig.length) - 1
     phys = sorted((raw_lo * sig.scale + sig.offset, raw_hi * sig.scale + sig.offset))
     lo, hi = max(lo, phys[0]), min(hi, phys[1])
+    if not sig.is_float:
+        # onto the raw grid, inwards: a limit between two raw steps must not round outside the
+        # DBC range on encode (the receiving side rejects frames with values outside it)
+        r_lo, r_hi = sorted(((lo - sig.offset) / sig.scale, (hi - sig.offset) / sig.scale))
+        r_lo, r_hi = math.ceil(r_lo - 1e-6), math.floor(r_hi + 1e-6)
+        lo, hi = sorted((r_lo * sig.scale + sig.offset, r_hi * sig.scale + sig.offset))
     return SignalMap(signal=sig.name, field=fname, index=None if index is None else int(index), scale=scale,
                      offset=float(spec.get("offset", 0.0)), bits=tuple(sorted(bits.items())),
                      values=tuple(sorted(values.items())), minimum=float(lo), maximum=float(hi),

@@ -100,6 +100,11 @@ def test_bridge_node_on_a_virtual_bus(tmp_path) -> None:
             bad[0] ^= 0xFF
             peer_bus.send(can.Message(arbitration_id=frame_id, data=bytes(bad), is_extended_id=False))
             peer_bus.send(can.Message(arbitration_id=0x7E0, data=b"\x01\x02", is_extended_id=False))
+            # counter and checksum right, speed 327.67 m/s on a [-20|20] signal: counted, never published
+            mm = bridge.config.status[0]
+            wild = frames.fields_to_signals(mm, truth) | {"VEHICLE_STATUS_Speed": 327.67}
+            peer_bus.send(can.Message(arbitration_id=mm.frame_id, is_extended_id=False,
+                                      data=frames.encode_frame(mm, wild, counters[mm.frame_id] + 1)))
             executor.spin_once(timeout_sec=0.02)
             while peer_bus.recv(0) is not None:
                 pass
@@ -113,6 +118,8 @@ def test_bridge_node_on_a_virtual_bus(tmp_path) -> None:
         values = {kv.key: kv.value for kv in ours[-1].values}
         assert int(values["bad_checksum"]) > 10 and int(values["unknown_id"]) > 10
         assert int(values["accepted"]) > 100
+        assert int(values["out_of_range"]) > 10 and int(values["VEHICLE_STATUS.out_of_range"]) > 10
+        assert all(abs(m.speed_mps) <= 20.0 for m in status.messages)
     finally:
         executor.shutdown()
         bridge.close()

@@ -1,8 +1,8 @@
 """Simulated chassis ECU (pure core): the other end of the CAN bridge, speaking the same DBC.
 
-It checks the alive counter, checksum and length of every command frame with the same
-receiver the bridge uses for status frames, brakes by itself when no valid drive command
-arrived for ``watchdog_ms`` (200 ms), enforces its own limits whatever the commands say,
+It checks the alive counter, checksum, length and DBC signal ranges of every command frame
+with the same receiver the bridge uses for status frames, brakes by itself when no valid drive
+command arrived for ``watchdog_ms`` (200 ms), enforces its own limits whatever the commands say,
 turns the commands into actuator requests for ``dynamics.Dynamics`` and builds the status
 frames at their DBC periods (multiplexed messages page by page). Time is an argument.
 """
