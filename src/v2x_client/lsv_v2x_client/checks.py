@@ -44,7 +44,10 @@ class DropReason(enum.Enum):
     """Why a datagram, message or element was not used. The value is the diagnostics key."""
 
     HEADER = "header"  # shorter than the OBU framing header
-    OVERSIZED = "oversized"
+    OVERSIZED = "oversized"  # longer than any datagram, or than any message of its type may be
+    SOURCE_RATE_LIMITED = "source_rate_limited"  # above the datagram rate of one UDP sender, not decoded
+    OVER_BUDGET = "over_budget"  # above the datagram rate of all senders together, not decoded
+    DECODE_BUDGET = "decode_budget"  # above the undecoded bytes per second of all senders, not decoded
     MALFORMED = "malformed"  # not valid UPER for the profile, or values outside the ASN.1 constraints
     UNSUPPORTED = "unsupported"  # a message or enumeration extension this stack does not know
     TIME_INVALID = "time_invalid"  # time mark missing where required, leap/unavailable value

@@ -1,10 +1,11 @@
 """``v2x_client`` node: C-V2X messages from the OBU over UDP -> signals, hints and objects.
 
 1. Receive: a non-blocking UDP socket drained by a short-period timer (no thread), each
-   datagram handed to the core with the ROS clock's now and, with ``publish_datagrams``,
-   republished undecoded on ``~/output/datagrams`` (lsv_msgs/V2xDatagram) so that a recording
-   holds what the OBU sent. ``datagram_source: topic`` takes the datagrams from
-   ``~/input/datagrams`` instead (a recording replayed, with ``use_sim_time``): no socket.
+   datagram admitted by the core (sizes and rate limits, before any decoding: a flood costs
+   little), an admitted one, with ``publish_datagrams``, republished undecoded on
+   ``~/output/datagrams`` (lsv_msgs/V2xDatagram) so that a recording holds what the client
+   decoded, then decoded, checked and stored. ``datagram_source: topic`` takes the datagrams
+   from ``~/input/datagrams`` instead (a recording replayed, with ``use_sim_time``): no socket.
 2. Ego: ``~/input/odometry`` (nav_msgs/Odometry in the map frame). Without a fresh pose the
    position-dependent messages (BSM, RSM, RSI) are dropped and counted as ``no_ego_pose``
    and a WARN is raised: V2X is advice, never permission, and a position that cannot be
@@ -46,6 +47,7 @@ NS = 1_000_000_000
 MAP_FRAME = "map"
 MAX_UDP = 65535  # bytes read per recvfrom; longer ones are truncated by the kernel and dropped as oversized
 RECEIVE_BUDGET_S = 0.02  # s of decoding per receive tick, so that a flood cannot starve publishing
+FLOOD_KEYS = ("dropped.source_rate_limited", "dropped.over_budget", "dropped.decode_budget")
 
 
 def to_time(ns: int) -> Time:
@@ -105,7 +107,7 @@ class V2xClientNode(Node):
         else:
             self.create_subscription(V2xDatagram, "~/input/datagrams", self._on_datagram, 100)
         self._internal_errors = 0
-        self._last_received = self._last_bad = 0
+        self._last_received = self._last_bad = self._last_flood = 0
         self._last_datagram_ns: int | None = None  # ROS clock at the diagnostics report that saw the last one
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
         self._pub_hints = self.create_publisher(V2xHintArray, "~/output/hints", 10)
@@ -139,19 +141,21 @@ class V2xClientNode(Node):
             except OSError as err:  # e.g. ICMP errors reported on the socket: keep receiving
                 self.get_logger().warning(f"UDP receive error: {err}", throttle_duration_sec=1.0)
                 return
-            source = f"{addr[0]}:{addr[1]}"
-            if self._pub_datagrams is not None:
-                msg = V2xDatagram(source=source, data=data)
-                msg.header.stamp = to_time(now_ns)
-                self._pub_datagrams.publish(msg)
-            self._handle(data, source, now_ns)
+            self._handle(data, f"{addr[0]}:{addr[1]}", now_ns)
 
     def _on_datagram(self, msg: V2xDatagram) -> None:
         self._handle(bytes(msg.data), msg.source or "replay", self._now_ns())
 
     def _handle(self, data: bytes, source: str, now_ns: int) -> None:
         try:
-            self.core.receive(data, source, now_ns)
+            admitted = self.core.admit(data, source, now_ns)
+            if admitted is None:  # dropped before decoding (counted): a flood is neither decoded nor recorded
+                return
+            if self._pub_datagrams is not None:
+                msg = V2xDatagram(source=source, data=data)
+                msg.header.stamp = to_time(now_ns)
+                self._pub_datagrams.publish(msg)
+            self.core.process(admitted, now_ns)
         except Exception as err:  # noqa: BLE001 - the loop must survive a core bug; counted and logged
             self._internal_errors += 1
             self.get_logger().error(f"V2X datagram from {source} raised {type(err).__name__}: {err}",
@@ -185,7 +189,8 @@ class V2xClientNode(Node):
 
     def _collect(self) -> list:
         core = self.core
-        values: dict[str, object] = {"received": core.received, "internal_errors": self._internal_errors}
+        values: dict[str, object] = {"received": core.received, "decoded": core.decoded,
+                                     "map_cache_hits": core.map_cache_hits, "internal_errors": self._internal_errors}
         values.update({f"accepted.{k.value}": n for k, n in core.accepted_counts().items()})
         values.update(core.drop_counts())
         ego_ok = core.ego(self._now_ns()) is not None
@@ -193,6 +198,9 @@ class V2xClientNode(Node):
         bad = values["dropped.malformed"] + values["dropped.header"] + values["dropped.unsupported"]
         recent_received, recent_bad = core.received - self._last_received, bad - self._last_bad
         self._last_received, self._last_bad = core.received, bad
+        # dropped before decoding by the rate limits: a flood (or limits too tight for this OBU)
+        flood = sum(values[k] for k in FLOOD_KEYS)
+        recent_flood, self._last_flood = flood - self._last_flood, flood
         now_ns = self._now_ns()
         if recent_received:
             self._last_datagram_ns = now_ns
@@ -202,6 +210,9 @@ class V2xClientNode(Node):
         if recent_received >= 10 and recent_bad > recent_received // 2:
             level, text = WARN, (f"{recent_bad} of {recent_received} datagrams undecodable: check 'header_length' "
                                  f"and 'profile'")
+        elif recent_flood:
+            level, text = WARN, (f"V2X flood: {recent_flood} of {recent_received} datagrams over the rate limits, "
+                                 f"not decoded (dropped.source_rate_limited / over_budget / decode_budget)")
         elif self._internal_errors:
             level, text = WARN, "internal errors while handling datagrams (see log)"
         elif silent_s is not None and silent_s >= self.params.silence_warn_s:

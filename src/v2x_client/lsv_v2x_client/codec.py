@@ -19,7 +19,7 @@ from typing import Any
 
 import asn1tools
 
-from lsv_v2x_client.messages import V2xMessage
+from lsv_v2x_client.messages import MessageKind, V2xMessage
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class Profile:
     to_message: Callable[[Any], V2xMessage]
     from_message: Callable[[V2xMessage], Any]
     description: str = ""
+    # the message type from the first bits, without decoding (None: an extension alternative;
+    # ValueError: no such alternative); a profile without it gets no per-type size limit
+    frame_kind: Callable[[bytes], MessageKind | None] | None = None
 
 
 _PROFILES: dict[str, Profile] = {}
@@ -71,7 +74,7 @@ def _register_builtin() -> None:
     from lsv_v2x_client import csae53
 
     register_profile(Profile("csae53", csae53.asn1_dir, csae53.ASN1_FILES, csae53.PDU, csae53.to_message,
-                             csae53.from_message, "T/CSAE 53-2020 (China C-V2X phase 1)"))
+                             csae53.from_message, "T/CSAE 53-2020 (China C-V2X phase 1)", csae53.frame_kind))
 
 
 _register_builtin()
@@ -105,6 +108,19 @@ class Codec:
             return self._spec.decode(self.profile.pdu, bytes(data), check_constraints=True)
         except _DECODE_ERRORS as err:
             raise V2xDecodeError("malformed", f"{type(err).__name__}: {err}") from err
+
+    def frame_kind(self, data: bytes) -> MessageKind | None:
+        """The message type from the first bits, without decoding (None: the profile cannot tell).
+        Raises V2xDecodeError: ``unsupported`` for a later version's alternative, ``malformed``."""
+        if self.profile.frame_kind is None:
+            return None
+        try:
+            kind = self.profile.frame_kind(data)
+        except ValueError as err:
+            raise V2xDecodeError("malformed", str(err)) from err
+        if kind is None:
+            raise V2xDecodeError("unsupported", "MessageFrame extension alternative (a later version)")
+        return kind
 
     def decode(self, data: bytes) -> V2xMessage:
         """Datagram -> message dataclass. Raises V2xDecodeError only."""

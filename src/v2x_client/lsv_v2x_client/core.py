@@ -1,22 +1,27 @@
 """The V2X client without ROS: datagram in -> checked messages -> signals, hints, objects (pure).
 
 ``V2xClientCore.receive(datagram, sender, now_ns)`` never raises: whatever arrives ends up
-either accepted or counted by DropReason. The outputs are recomputed from the latest
-accepted messages at each publication (``outputs(now_ns)``), so hints expire on their own when
-messages stop, and the ego-relative ones always use the current ego pose.
+either accepted or counted by DropReason. It is ``admit`` (cheap: sizes, message type from the
+first bits, rate limits - what a flood may cost, see ``admission.py``) then ``process`` (decode,
+checks, store; a MAP seen before is taken from a cache by content hash, not decoded again).
+The outputs are recomputed from the latest accepted messages at each publication
+(``outputs(now_ns)``), so hints expire on their own when messages stop, and the ego-relative
+ones always use the current ego pose.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from lsv_v2x_client import hints as H
+from lsv_v2x_client.admission import AdmissionGate
 from lsv_v2x_client.checks import DropReason, EgoState, MessageChecker
 from lsv_v2x_client.codec import Codec, V2xDecodeError
-from lsv_v2x_client.messages import Bsm, MapData, MapNode, Rsi, Rsm, Spat
+from lsv_v2x_client.messages import Bsm, MapData, MapNode, MessageKind, Rsi, Rsm, Spat, V2xMessage
 from lsv_v2x_client.params import V2xClientParams
 from lsv_v2x_client.projection import LocalProjection
 
@@ -24,8 +29,18 @@ _log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 MAP_HOLD_S = 600.0  # a cached MAP node is forgotten after this long without a repeat
+MAP_CACHE_SIZE = 16  # decoded MAPs kept by content hash (an RSU repeats the same MAP every second)
 _DECODE_REASONS = {"oversized": DropReason.OVERSIZED, "malformed": DropReason.MALFORMED,
                    "unsupported": DropReason.UNSUPPORTED}
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A datagram admitted to decoding: its UPER payload and what is known before decoding it."""
+
+    payload: bytes
+    sender: str
+    kind: MessageKind | None  # from the first bits (None: the profile cannot tell)
 
 
 @dataclass(frozen=True)
@@ -42,8 +57,12 @@ class V2xClientCore:
         self.projection = LocalProjection(params.map_origin_lat_deg, params.map_origin_lon_deg,
                                           params.map_origin_alt_m)
         self.checker = MessageChecker(params.check_params(), self.projection)
+        self.gate = AdmissionGate(params.admission_params())
         self.hint_params = params.hint_params()
         self.received = 0
+        self.decoded = 0  # decoder calls
+        self.map_cache_hits = 0
+        self._map_cache: OrderedDict[bytes, MapData] = OrderedDict()  # SHA-256 of the payload -> MAP
         self._ego: EgoState | None = None
         self._bsm: dict[str, tuple[Bsm, int]] = {}
         self._rsm: dict[str, tuple[Rsm, int]] = {}
@@ -65,23 +84,46 @@ class V2xClientCore:
         return e
 
     def receive(self, datagram: bytes, sender: str, now_ns: int) -> bool:
-        """Decode, check and store one datagram; True when accepted. Never raises for any input."""
+        """Admit, decode, check and store one datagram; True when accepted. Never raises for any input."""
+        admitted = self.admit(datagram, sender, now_ns)
+        return admitted is not None and self.process(admitted, now_ns)
+
+    def admit(self, datagram: bytes, sender: str, now_ns: int) -> Admitted | None:
+        """The cheap checks before any decoding: sizes, message type from the first bits, rate limits
+        per UDP sender and for all senders. None (and the reason counted) when the datagram is dropped."""
         self.received += 1
         counts = self.checker.counts
         hl = self.params.header_length
         if len(datagram) < hl + 1:
             counts[DropReason.HEADER] += 1
-            return False
+            return None
         payload = datagram[hl:]
         if len(payload) > self.params.max_datagram_bytes:
             counts[DropReason.OVERSIZED] += 1
-            return False
+            return None
         try:
-            msg = self.codec.decode(payload)
+            kind = self.codec.frame_kind(payload)
         except V2xDecodeError as err:
             counts[_DECODE_REASONS.get(err.reason, DropReason.MALFORMED)] += 1
+            return None
+        if kind is not None and kind is not MessageKind.MAP and len(payload) > self.params.max_message_bytes:
+            counts[DropReason.OVERSIZED] += 1
+            return None
+        reason = self.gate.admit(sender, now_ns)
+        if reason is not None:
+            counts[reason] += 1
+            return None
+        return Admitted(payload, sender, kind)
+
+    def process(self, admitted: Admitted, now_ns: int) -> bool:
+        """Decode (or take a known MAP from the cache), check and store an admitted datagram."""
+        counts = self.checker.counts
+        payload = admitted.payload
+        msg = self._decode(admitted, now_ns)
+        if isinstance(msg, DropReason):
+            counts[msg] += 1
             return False
-        checked = self.checker.check(msg, sender, zlib.crc32(payload), now_ns, self.ego(now_ns))
+        checked = self.checker.check(msg, admitted.sender, zlib.crc32(payload), now_ns, self.ego(now_ns))
         if checked is None:
             return False
         m, t = checked.message, checked.time_ns
@@ -98,11 +140,35 @@ class V2xClientCore:
             self._store_map(m, now_ns)
         return True
 
+    def _decode(self, admitted: Admitted, now_ns: int) -> V2xMessage | DropReason:
+        """The message, from the MAP cache or the decoder (within the decode budget), or why not."""
+        payload = admitted.payload
+        key = None
+        if admitted.kind in (MessageKind.MAP, None):
+            key = hashlib.sha256(payload).digest()
+            cached = self._map_cache.get(key)
+            if cached is not None:
+                self._map_cache.move_to_end(key)
+                self.map_cache_hits += 1
+                return cached
+        if not self.gate.charge_decode(len(payload), now_ns):
+            return DropReason.DECODE_BUDGET
+        self.decoded += 1
+        try:
+            msg = self.codec.decode(payload)
+        except V2xDecodeError as err:
+            return _DECODE_REASONS.get(err.reason, DropReason.MALFORMED)
+        if key is not None and isinstance(msg, MapData):
+            self._map_cache[key] = msg
+            if len(self._map_cache) > MAP_CACHE_SIZE:
+                self._map_cache.popitem(last=False)
+        return msg
+
     def _store_map(self, m: MapData, now_ns: int) -> None:
         changed = False
         for n in m.nodes:
             old = self._map_nodes.get(n.ref.node_id)
-            changed = changed or old is None or old[0] != n
+            changed = changed or old is None or (old[0] is not n and old[0] != n)
             self._map_nodes[n.ref.node_id] = (n, now_ns)
         if changed:
             self._rebuild_lanes()

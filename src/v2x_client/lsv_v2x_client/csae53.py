@@ -21,6 +21,7 @@ from lsv_v2x_client.messages import (
     MapLane,
     MapLink,
     MapNode,
+    MessageKind,
     Movement,
     NodeRef,
     Participant,
@@ -482,6 +483,33 @@ def to_message(value: Any) -> V2xMessage:
     if decoder is None:
         raise UnsupportedMessage(f"MessageFrame alternative {name!r} is not supported")
     return decoder(body)
+
+
+# MessageFrame's root alternatives in ASN.1 order: UPER writes the extension bit, then a 3-bit index
+_FRAME_KINDS = (MessageKind.BSM, MessageKind.MAP, MessageKind.RSM, MessageKind.SPAT, MessageKind.RSI)
+
+
+def frame_kind(data: bytes) -> MessageKind | None:
+    """The message type of a UPER MessageFrame from its first 4 bits, without decoding: None for an
+    extension alternative (a later version's message); ValueError for an index no alternative has."""
+    if not data:
+        raise ValueError("empty datagram")
+    if data[0] & 0x80:  # extension: a 6-bit index (a leading 1 = index >= 64: none exists), an open type
+        if data[0] & 0x40 or len(data) < 2:
+            raise ValueError("MessageFrame extension index out of range or truncated")
+        if data[1] < 0x80:
+            start, length = 2, data[1]
+        elif data[1] < 0xC0 and len(data) >= 3:
+            start, length = 3, ((data[1] & 0x3F) << 8) | data[2]
+        else:
+            raise ValueError("MessageFrame extension with a fragmented or truncated length")
+        if len(data) < start + length:
+            raise ValueError(f"MessageFrame extension of {length} bytes in a datagram of {len(data)}")
+        return None
+    index = (data[0] >> 4) & 0x07
+    if index >= len(_FRAME_KINDS):
+        raise ValueError(f"MessageFrame choice index {index}, only 0..{len(_FRAME_KINDS) - 1} exist")
+    return _FRAME_KINDS[index]
 
 
 def from_message(message: V2xMessage) -> tuple[str, dict]:

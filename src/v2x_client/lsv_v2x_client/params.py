@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lsv_common.params import spec
+from lsv_v2x_client.admission import AdmissionParams
 from lsv_v2x_client.checks import CheckParams
 from lsv_v2x_client.codec import profile_names
 from lsv_v2x_client.hints import HintParams
@@ -77,11 +78,46 @@ class V2xClientParams:
     speed_limit_sign_types: tuple[int, ...] = field(
         default=(85,), metadata=spec("RSI sign types (GB 5768.2 codes) that carry a speed limit in km/h in their "
                                      "description", optional=True))
+    # admission before decoding (lsv_v2x_client/admission.py): what a flood may cost
+    max_message_bytes: int = field(default=4096, metadata=spec(
+        "BSM, SPaT, RSM and RSI longer than this are dropped as oversized before decoding (only a MAP may be up "
+        "to max_datagram_bytes)", unit="bytes", min=64, max=65507, optional=True))
+    source_rate_hz: float = field(default=200.0, metadata=spec(
+        "datagrams per UDP sender admitted to decoding, sustained (more: dropped as source_rate_limited)",
+        unit="Hz", min=1.0, max=100000.0, optional=True))
+    source_burst: float = field(default=100.0, metadata=spec(
+        "burst allowance per UDP sender", unit="datagrams", min=1.0, max=100000.0, optional=True))
+    total_rate_hz: float = field(default=400.0, metadata=spec(
+        "datagrams of all senders together admitted to decoding, sustained (more: dropped as over_budget)",
+        unit="Hz", min=1.0, max=100000.0, optional=True))
+    total_burst: float = field(default=200.0, metadata=spec(
+        "burst allowance of all senders together", unit="datagrams", min=1.0, max=100000.0, optional=True))
+    decode_budget_bytes_per_s: float = field(default=65536.0, metadata=spec(
+        "undecoded bytes per second (all senders) the decoder may be given; ~1.5 us of decoding per byte, so "
+        "65536 is ~10 % of a core at most (more: dropped as decode_budget; a MAP seen before costs nothing)",
+        unit="bytes/s", min=1024.0, max=1e8, optional=True))
+    decode_budget_burst_bytes: float = field(default=32768.0, metadata=spec(
+        "burst allowance of the decode budget (at least max_datagram_bytes)", unit="bytes", min=1024.0, max=1e8,
+        optional=True))
 
     def __post_init__(self) -> None:
         if self.profile not in profile_names():
             raise ValueError(f"'profile' = {self.profile!r} is not one of the registered profiles "
                              f"{list(profile_names())}")
+        if self.decode_budget_burst_bytes < self.max_datagram_bytes:
+            raise ValueError(f"'decode_budget_burst_bytes' = {self.decode_budget_burst_bytes:g} is below "
+                             f"'max_datagram_bytes' = {self.max_datagram_bytes}: the longest MAP could never be "
+                             f"decoded")
+        if self.max_message_bytes > self.max_datagram_bytes:
+            raise ValueError(f"'max_message_bytes' = {self.max_message_bytes} is above 'max_datagram_bytes' = "
+                             f"{self.max_datagram_bytes}")
+
+    def admission_params(self) -> AdmissionParams:
+        return AdmissionParams(source_rate_hz=self.source_rate_hz, source_burst=self.source_burst,
+                               total_rate_hz=self.total_rate_hz, total_burst=self.total_burst,
+                               decode_bytes_per_s=self.decode_budget_bytes_per_s,
+                               decode_burst_bytes=self.decode_budget_burst_bytes, max_sources=self.max_sources,
+                               source_idle_s=self.duplicate_window_s)
 
     def check_params(self) -> CheckParams:
         return CheckParams(bsm_max_age_s=self.bsm_max_age_s, rsm_max_age_s=self.rsm_max_age_s,

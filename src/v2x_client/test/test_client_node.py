@@ -234,3 +234,28 @@ def test_datagrams_are_republished_and_a_second_client_replays_them() -> None:
             states([m for m in live_signals.messages if len(m.signals) == 8])
     finally:
         shut_down(ctx, [live, replay], [test])
+
+
+def test_node_under_a_v2x_flood_warns_and_neither_decodes_nor_records_the_excess() -> None:
+    """2 000 datagrams/s from one sender: at most its rate limit is decoded and republished on
+    ~/output/datagrams, the rest is counted as source_rate_limited, and /diagnostics says V2X flood."""
+    from lsv_msgs.msg import V2xDatagram
+
+    with one_client("v2x_client_test_flood") as (node, test, executor, port):
+        diags = MessageRecorder(test, DiagnosticArray, "/diagnostics")
+        recorded = MessageRecorder(test, V2xDatagram, "/v2x_client/output/datagrams", 1000)
+        payload = Codec().encode(samples.bsm_message())
+        start = time.monotonic()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            def flooded() -> bool:
+                for _ in range(100):  # every 50 ms: 2 000/s
+                    tx.sendto(payload, ("127.0.0.1", port))
+                return any(s.level == b"\x01" and "V2X flood" in s.message for m in diags.messages for s in m.status)
+
+            assert spin_until(executor, flooded, 10.0, step_s=0.05)
+        spin_until(executor, lambda: False, 0.3)
+        elapsed = time.monotonic() - start
+        core, p = node.core, node.params
+        assert core.drop_counts()["dropped.source_rate_limited"] > core.received // 2
+        assert core.decoded <= p.source_burst + p.source_rate_hz * elapsed
+        assert recorded.count <= core.decoded  # only what was admitted is recorded
