@@ -109,3 +109,43 @@ def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path)
     assert summary["completed"] and summary["duration_s"] == 6.0
     assert (report / "trajectory.png").stat().st_size > 0
     assert (report / "report.md").read_text().startswith("# Run report: sim.launch.yaml")
+
+
+@pytest.mark.slow
+def test_a_sigint_to_the_whole_process_group_stops_every_node_with_status_0(ros_node, tmp_path):
+    """`ros2 launch`, `timeout` and most supervisors signal the whole process group, often more than once
+    (a terminal's Ctrl-C, then the launcher's own SIGINT to each node). Every node of the stack, started
+    the way the launch file says in ONE process group, ends with status 0: no abort from a
+    KeyboardInterrupt inside a C++ callback, no publish on a dead context."""
+    plan = LaunchLoader().load(STACK, parse_launch_args(STACK_ARGS))
+    env = {**private_ros_env(), **plan.env}
+    procs: dict[str, subprocess.Popen] = {}
+    pgid = 0
+    try:
+        for spec in plan.nodes:
+            cmd = spec.executable.command(sys.executable) + spec.args + spec.ros_args()
+            with open(tmp_path / f"{spec.name}.log", "wb") as log:
+                procs[spec.fqn] = subprocess.Popen(cmd, env={**env, **spec.env}, stdin=subprocess.DEVNULL,
+                                                   stdout=log, stderr=subprocess.STDOUT, process_group=pgid)
+            pgid = pgid or procs[spec.fqn].pid
+        assert spin_until(ros_node, lambda: set(procs) <= graph_nodes(ros_node), 60.0), graph_nodes(ros_node)
+        time.sleep(2.0)  # every node in its steady state: timers, loops and services running
+        for _ in range(3):
+            os.killpg(pgid, signal.SIGINT)
+            time.sleep(0.02)
+        status = {}
+        for name, proc in procs.items():
+            try:
+                status[name] = proc.wait(15)
+            except subprocess.TimeoutExpired:
+                status[name] = "still running 15 s after SIGINT"
+        logs = {spec.fqn: (tmp_path / f"{spec.name}.log").read_text(errors="replace") for spec in plan.nodes}
+        assert status == {name: 0 for name in procs}, {n: logs[n][-2000:] for n, s in status.items() if s != 0}
+        for name, text in logs.items():
+            assert "terminate called" not in text and "context is invalid" not in text, (name, text[-2000:])
+            assert "Traceback" not in text, (name, text[-2000:])
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)

@@ -28,6 +28,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from lsv_common import middleware
 from lsv_common.heartbeat import RUN_ID_KEY, new_run_id
@@ -115,25 +116,51 @@ class Diagnostics:
         self._pub.publish(msg)
 
 
+class _StopSignals:
+    """SIGINT / SIGTERM handling of a node process.
+
+    rclpy's own handlers are off (``SignalHandlerOptions.NO``): they shut the context down at once, so a
+    node still publishing from a loop thread fails with "publisher's context is invalid". Python's
+    default SIGINT handler raises KeyboardInterrupt wherever the main thread is, which inside a callback
+    that the C++ executor (pybind11) runs aborts the process ("terminate called ... KeyboardInterrupt").
+    A supervisor, ``timeout`` or ``ros2 launch`` signals the whole process group, often twice. So: while
+    the node is being built a signal interrupts (KeyboardInterrupt, nothing runs in C++ yet); once it
+    spins, every signal only sets ``requested`` and the main loop ends at its next slice, then the node
+    closes, is destroyed and rclpy shuts down, in that order, with exit status 0.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.spinning = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        first = not self.requested
+        self.requested = True
+        if first and not self.spinning:
+            raise KeyboardInterrupt
+
+
 def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
-    """Run one node until Ctrl-C / SIGTERM; return the process exit status.
+    """Run one node until Ctrl-C / SIGTERM; return the process exit status (0 after a signal).
 
     A ParameterError (or a subclass of it, e.g. a model file that does not load) the factory raises
     prints one clear message and returns EXIT_CONFIG_ERROR.
     """
     middleware.apply_defaults()
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    rclpy.init(args=args)
-    signal.signal(signal.SIGTERM, lambda *_: _raise_keyboard_interrupt())
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = _StopSignals()
     node = None
     try:
         node = factory()
         executor = make_executor(threads)
         executor.add_node(node)
-        # spin_once in a loop, not spin(): between calls Python runs its signal handlers, so
-        # Ctrl-C / SIGTERM stop the node (the EventsExecutor's spin() blocks in C++ and never
-        # returns to Python on a signal)
-        while rclpy.ok(context=node.context):
+        stop.spinning = True
+        # spin_once in a loop, not spin(): between calls the loop looks at the stop request (the
+        # EventsExecutor's spin() blocks in C++ and never returns to Python on a signal)
+        while rclpy.ok(context=node.context) and not stop.requested:
             try:
                 executor.spin_once(timeout_sec=SPIN_SLICE_S)
             except Exception:
@@ -146,6 +173,8 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     finally:
+        stop.spinning = False
+        stop.requested = True  # from here on a signal never raises: the teardown below must complete
         if node is not None:
             close = getattr(node, "close", None)
             if callable(close):
@@ -153,6 +182,10 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads
             node.destroy_node()
         if rclpy.ok():
             rclpy.try_shutdown()
+        # more signals from the group may still come while the interpreter finalises (which restores
+        # the default SIGINT action: the process would end "killed by SIGINT", not with status 0)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
     return 0
 
 
@@ -164,6 +197,3 @@ def make_executor(threads: int = 1) -> Any:  # EventsExecutor is a pybind11 obje
         return SingleThreadedExecutor()
     return EventsExecutor()
 
-
-def _raise_keyboard_interrupt() -> None:
-    raise KeyboardInterrupt
