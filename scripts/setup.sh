@@ -91,4 +91,7 @@ if newer "$venv/.stamp-src" "$venv/.stamp-msgs" scripts/setup.sh "${py_pkgs[@]/%
   done
   touch "$venv/.stamp-src"
 fi
+# ament index + share/ of the editable packages (links into src/; says something only when it changed
+# a link): `ros2 launch` and get_package_share_directory then find them in this venv
+"$venv/bin/python" scripts/register_dev_packages.py "$venv"
 say "ready: $venv ($("$venv/bin/python" --version))"

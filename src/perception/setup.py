@@ -13,6 +13,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        # models/ is a link to the repository's models/: the ONNX models and their labels and cards
+        (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.labels") + glob("models/*.md")),
     ],
     install_requires=["setuptools"],
     zip_safe=False,

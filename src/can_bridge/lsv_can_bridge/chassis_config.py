@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ import yaml
 
 from lsv_can_bridge import checksums
 from lsv_can_bridge.values import BOOL_FIELDS, COMMAND_FIELDS, INT_FIELDS, STATUS_FIELDS
+from lsv_common import share
 
 log = logging.getLogger(__name__)
 
@@ -133,23 +133,28 @@ class ChassisConfig:
 
 
 def resolve_path(path: str | Path, base: Path | None = None) -> Path:
-    """Resolve a configuration path: absolute as is; relative against ``base`` when given,
-    else the package's source folder, else ``<prefix>/share/lsv_can_bridge`` (colcon install)."""
+    """Resolve a configuration path: absolute as is; relative against ``base`` when given (a DBC next to
+    its YAML); else from the working directory when it exists there, else in the package's share folder
+    (``lsv_common.share``: ament index, source tree, the package's install prefix). A path found nowhere
+    comes back as the first candidate, so the error names it."""
     p = Path(path).expanduser()
     if p.is_absolute():
         return p
-    candidates = [base / p] if base is not None else [PACKAGE_ROOT / p, Path(sys.prefix) / "share" / PACKAGE / p]
-    for c in candidates:
-        if c.exists():
-            return c
-    return candidates[0]
+    if base is not None:
+        return base / p
+    if p.exists():
+        return p
+    looked = share.candidates(PACKAGE, p)
+    return next((c for c in looked if c.exists()), looked[0] if looked else p)
 
 
 def load_chassis_config(path: str | Path) -> ChassisConfig:
     """Load the YAML mapping at ``path`` and its DBC; raise ChassisConfigError/DbcError."""
     yaml_path = resolve_path(path)
     if not yaml_path.is_file():
-        raise ChassisConfigError(f"{yaml_path}: chassis mapping file not found")
+        where = ", ".join(str(c) for c in share.candidates(PACKAGE, path)) if not Path(path).is_absolute() else ""
+        raise ChassisConfigError(f"{yaml_path}: chassis mapping file not found"
+                                 + (f" (looked in: {where})" if where else ""))
     try:
         doc = yaml.safe_load(yaml_path.read_text())
     except yaml.YAMLError as err:

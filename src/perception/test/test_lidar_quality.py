@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 
 from lsv_perception.lidar.classifier import CLASS_IDS
-from lsv_perception.lidar.pipeline import REPO_ROOT, LidarConfig, LidarPipeline
+from lsv_perception.lidar.pipeline import LidarConfig, LidarPipeline
 
-DATA = REPO_ROOT / "tests" / "data" / "perception" / "lidar"
+DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "perception" / "lidar"
 MIN_RETURNS = 15
 MAX_RANGE_M = 40.0
 MATCH_MARGIN_M = 0.5

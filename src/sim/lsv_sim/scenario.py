@@ -45,16 +45,15 @@ from typing import Any
 import numpy as np
 import yaml
 
+from lsv_common import share
 from lsv_sim.actors import ACTOR_TYPES, TYPE_DEFAULTS, ActorSpec, ActorType, Trigger
 from lsv_sim.lights import PLAN_STATES, LightState, PlanStep, TimingPlan, TrafficLight
 
 
 def _scenario_dir() -> Path:
-    """``src/sim/scenarios`` in the source tree, else ``<prefix>/share/lsv_sim/scenarios`` of an install."""
-    here = Path(__file__).resolve()
-    candidates = [here.parent.parent / "scenarios"]
-    candidates += [parent / "share" / "lsv_sim" / "scenarios" for parent in here.parents]
-    return next((c for c in candidates if (c / "default.yaml").is_file()), candidates[0])
+    """The shipped scenarios: ``scenarios/`` of lsv_sim's share folder (``lsv_common.share``)."""
+    looked = share.candidates("lsv_sim", "scenarios")
+    return next((c for c in looked if (c / "default.yaml").is_file()), looked[0] if looked else Path("scenarios"))
 
 
 SCENARIO_DIR = _scenario_dir()
@@ -749,9 +748,10 @@ def resolve_path(path: str | Path | None) -> Path:
         return DEFAULT_SCENARIO
     p = Path(path)
     if not p.exists() and not p.suffix:
-        for folder in (SCENARIO_DIR, SCENARIO_DIR / "faults"):
-            if (folder / f"{p.name}.yaml").exists():
-                return folder / f"{p.name}.yaml"
+        for rel in (f"scenarios/{p.name}.yaml", f"scenarios/faults/{p.name}.yaml"):
+            found = next((c for c in share.candidates("lsv_sim", rel) if c.is_file()), None)
+            if found is not None:
+                return found
     return p
 
 

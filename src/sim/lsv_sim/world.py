@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import logging
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import yaml
 from scipy.spatial import cKDTree
 
+from lsv_common import share
 from lsv_sim.sensors.gnss_imu import DropoutZone
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def _maps_dir() -> Path:
-    """``src/sim/maps`` in the source tree, else ``<prefix>/share/lsv_sim/maps`` of an install."""
-    here = Path(__file__).resolve()
-    candidates = [here.parent.parent / "maps"]
-    candidates += [parent / "share" / "lsv_sim" / "maps" for parent in here.parents]
-    candidates.append(Path(sys.prefix) / "share" / "lsv_sim" / "maps")
-    return next((c for c in candidates if (c / "district.osm").is_file()), candidates[0])
+    """The shipped maps: ``maps/`` of lsv_sim's share folder (``lsv_common.share``)."""
+    looked = share.candidates("lsv_sim", "maps")
+    return next((c for c in looked if (c / "district.osm").is_file()), looked[0] if looked else Path("maps"))
 
 
 MAPS_DIR = _maps_dir()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from lsv_common import share
 from lsv_common.params import ParameterError, spec
 from lsv_perception.camera.decode import (
     LAYOUTS,
@@ -44,15 +44,14 @@ class ModelLoadError(ParameterError):
 
 
 def models_dir() -> Path:
-    """``$LSV_MODELS_DIR``, else ``models/`` of the source tree, else ``<prefix>/share/lsv_perception/models``."""
+    """``$LSV_MODELS_DIR``, else ``models/`` of lsv_perception's share folder (``lsv_common.share``; in a
+    source checkout the repository's ``models/``)."""
     env = os.environ.get("LSV_MODELS_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    candidates = [parent / "models" for parent in here.parents
-                  if (parent / "models" / MODEL_NAME).is_file() or (parent / "models" / LABELS_NAME).is_file()]
-    candidates.append(Path(sys.prefix) / "share" / "lsv_perception" / "models")
-    return candidates[0]
+    looked = share.candidates("lsv_perception", "models")
+    return next((c for c in looked if (c / MODEL_NAME).is_file() or (c / LABELS_NAME).is_file()),
+                looked[0] if looked else Path("models"))
 
 
 def default_model_path() -> Path:

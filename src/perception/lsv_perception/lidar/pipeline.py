@@ -15,13 +15,13 @@ Pure core: no ROS, no clock.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from lsv_common import share
 from lsv_common.params import spec
 from lsv_perception.lidar.boxes import fit_boxes
 from lsv_perception.lidar.classifier import (
@@ -35,7 +35,6 @@ from lsv_perception.lidar.ground import GroundGrid
 from lsv_perception.lidar.preprocess import as_xyzi, crop_mask, voxel_downsample
 
 #: the repository root of a source checkout (src/perception/lsv_perception/lidar/pipeline.py)
-REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_MODEL = "models/point_classifier.onnx"
 
 
@@ -79,7 +78,7 @@ class LidarConfig:
         "bring-up only)", choices=("onnx", "geometric"), optional=True, name="classifier.type"))
     model_path: str = field(default=DEFAULT_MODEL, metadata=spec(
         "ONNX point classifier; a relative path is looked up from the working directory, then "
-        "$LSV_MODELS_DIR, the repository root and <prefix>/share/lsv_perception", optional=True,
+        "$LSV_MODELS_DIR and lsv_perception's share folder (models/ = the repository's models/)", optional=True,
         name="classifier.model_path"))
     labels_path: str = field(default="", metadata=spec(
         "class names of the model outputs ('' = model_path with .labels)", optional=True,
@@ -97,14 +96,15 @@ class LidarConfig:
 
 def resolve_model_path(path: str) -> Path:
     """A configured model path: absolute as given; a relative one is looked up from the working
-    directory, then (by file name) in ``$LSV_MODELS_DIR``, the repository root (source checkout) and
-    ``<prefix>/share/lsv_perception/``; the first that exists (else the repository's, for the error)."""
+    directory, then (by file name) in ``$LSV_MODELS_DIR``, then in lsv_perception's share folder
+    (``lsv_common.share``: ament index, source tree, install prefix; ``models/`` there is the repository's
+    ``models/``); the first that exists (else the share folder's, for the error)."""
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
         return p
     candidates = [Path(os.environ["LSV_MODELS_DIR"]) / p.name] if os.environ.get("LSV_MODELS_DIR") else []
-    candidates += [REPO_ROOT / p, Path(sys.prefix) / "share" / "lsv_perception" / p]
-    return next((c for c in candidates if c.is_file()), REPO_ROOT / p)
+    candidates += share.candidates("lsv_perception", p)
+    return next((c for c in candidates if c.is_file()), candidates[-1] if candidates else p)
 
 
 @dataclass
