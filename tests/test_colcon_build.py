@@ -3,6 +3,7 @@ files resolve against the colcon install prefix: packages by ament index, execut
 lib/<package>/, parameter files in share/<package>/config/."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +12,15 @@ import pytest
 
 from lsv_bringup.launch_file import LaunchLoader
 from lsv_bringup.packages import PackageIndex
+from lsv_common.testing import private_ros_env, spin_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_colcon_builds_the_python_packages_and_launch_files_resolve_against_the_install(tmp_path):
+@pytest.fixture(scope="module")
+def colcon_install(tmp_path_factory) -> Path:
+    """The stack's Python packages built with colcon into a temporary merged install prefix."""
+    tmp_path = tmp_path_factory.mktemp("colcon")
     venv = Path(sys.executable).parent.parent
     env = {**os.environ, "AMENT_PREFIX_PATH": str(venv), "CMAKE_PREFIX_PATH": str(venv),
            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
@@ -27,7 +31,12 @@ def test_colcon_builds_the_python_packages_and_launch_files_resolve_against_the_
          "--install-base", str(tmp_path / "install"), "--merge-install"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    install = tmp_path / "install"
+    return tmp_path / "install"
+
+
+@pytest.mark.slow
+def test_colcon_builds_the_python_packages_and_launch_files_resolve_against_the_install(colcon_install):
+    install = colcon_install
     index = PackageIndex(workspace=None, prefixes=[install])
     plan = LaunchLoader(index).load(ROOT / "launch" / "sim.launch.yaml")
     assert plan.nodes
@@ -37,3 +46,41 @@ def test_colcon_builds_the_python_packages_and_launch_files_resolve_against_the_
             assert params.is_relative_to(install / "share" / node.package / "config")
     # data the nodes read at run time is installed too
     assert (install / "share" / "lsv_can_bridge" / "dbc" / "lsv_chassis.dbc").is_file()
+    assert (install / "share" / "lsv_perception" / "models" / "camera_detector.onnx").is_file()
+
+
+@pytest.mark.slow
+def test_stack_launch_from_a_colcon_install_starts_every_node(colcon_install, ros_node, tmp_path):
+    """Hazard (issue: launch files under ros2 launch): from a colcon install the CAN bridge looked for its chassis
+    YAML under sys.prefix and exited 2. Here the project's launcher runs from the install (its own
+    lsv_bringup, no source workspace), every package and file comes from install/share and install/lib, and
+    every node of stack.launch.yaml reaches the graph and stays up; Ctrl-C ends the launch with status 0."""
+    install = colcon_install
+    venv = Path(sys.executable).parent.parent
+    site = next((install / "lib").glob("python3*/site-packages"))
+    env = {**private_ros_env(), "PYTHONPATH": str(site), "AMENT_PREFIX_PATH": f"{install}{os.pathsep}{venv}"}
+    env.pop("LSV_WORKSPACE", None)
+    stack = ROOT / "launch" / "stack.launch.yaml"
+    expected = {n.fqn for n in LaunchLoader(PackageIndex(workspace=None, prefixes=[install, venv])).load(
+        stack, {"can_interface": "virtual"}).nodes}
+    assert len(expected) >= 9
+    proc = subprocess.Popen([sys.executable, "-m", "lsv_bringup.cli", "launch", str(stack), "can_interface:=virtual",
+                             "can_channel:=colcon_test", "--log-dir", str(tmp_path / "log")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def names() -> set[str]:
+            return {f"{ns.rstrip('/')}/{n}" for n, ns in ros_node.get_node_names_and_namespaces()}
+
+        assert spin_until(ros_node, lambda: expected <= names(), 60.0), sorted(expected - names())
+        spin_until(ros_node, lambda: False, 3.0)  # nodes that die at start-up (a missing file) are gone by now
+        assert expected <= names() and proc.poll() is None, sorted(expected - names())
+        logs = {p.stem: p.read_text(errors="replace") for p in (tmp_path / "log").glob("*.log")}
+        starts = [line for text in logs.values() for line in text.splitlines() if line.startswith("--- start #1")]
+        assert len(starts) >= len(expected) and all(str(install) in line for line in starts), starts
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
