@@ -37,15 +37,17 @@ MAX_DATA_MB = 30.0
 
 # ground-truth bounds (stated in tests/data/README.md)
 RED_LIGHT_STOP_BEFORE_LINE_M = (0.0, 6.0)  # planned stop (vehicle reference point) this far before the line
-# The localizer's odometry is about 0.9 m from the simulator's ground-truth reference point all the
-# time (measured on the recording, GNSS or not: a frame offset, rear axle vs the truth's reference),
-# so the bounds include it.
-# The replayed localizer is starved like any process on a loaded machine (measured with GNSS:
-# p95 1.0-1.6 m over three replays at load 30-40), hence the margins; a localizer that loses GNSS
-# or dead reckoning is off by tens of metres.
-LOCALIZER_P95_M = 2.5  # m, position error p95 over the window
-LOCALIZER_OUTSIDE_DROPOUT_P95_M = 2.0  # m, with GNSS
-LOCALIZER_DROPOUT_MAX_M = 4.0  # m, up to 20 s without GNSS (wheel odometry + IMU only)
+# The localizer against the simulator's ground-truth base_link. The bag's GNSS antenna is 0.9 m ahead of
+# base_link (src/sim/config/sensors.param.yaml, which the localizer reads its lever arm from): measured
+# median 0.06 m, p95 0.16 m, with GNSS p95 0.18 m, max 0.06 m in the 10 s without GNSS (idle machine
+# and at load ~10 alike). A localizer that reports the antenna as base_link (the lever arm at 0, as
+# until the fix) is 0.9 m off all the time (median 0.92, p95 1.00 m): the median catches that. The
+# margins above the measurement are for a starved replay: when the localizer's /clock is processed
+# late its odometry is stamped early, 0.4 m per 100 ms at 4 m/s (p95 grew by up to 0.7 m at load 30-40).
+LOCALIZER_MEDIAN_M = 0.3  # m, position error median over the window (a constant offset shows here)
+LOCALIZER_P95_M = 0.8  # m, position error p95 over the window
+LOCALIZER_OUTSIDE_DROPOUT_P95_M = 0.8  # m, with GNSS
+LOCALIZER_DROPOUT_MAX_M = 1.0  # m, up to 10 s without GNSS in the window (wheel odometry + IMU only)
 CMD_LIMITS = {"accel": (-3.5, 2.0), "steer": 0.55, "steer_rate": 0.8, "speed": 4.17}  # controller's command gate
 
 
@@ -233,6 +235,7 @@ def test_gnss_dropout_localizer(tmp_path, update_refs):
     t, err = t[settled], err[settled]
     fault = next(f for f in facts(name)["faults"] if f["type"] == "gnss_dropout")
     summary = compare.localizer_summary(t, err, t0, (fault["at_s"], fault["at_s"] + fault["duration_s"]))
+    assert summary["median_m"] <= LOCALIZER_MEDIAN_M, summary
     assert summary["p95_m"] <= LOCALIZER_P95_M, summary
     assert summary["outside_p95_m"] <= LOCALIZER_OUTSIDE_DROPOUT_P95_M, summary
     assert summary["dropout_max_m"] <= LOCALIZER_DROPOUT_MAX_M, summary

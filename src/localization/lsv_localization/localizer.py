@@ -5,6 +5,11 @@ Feed it measurements with ``on_*`` (each with the ``now_ns`` it arrived), ask ``
 for the pose to publish and ``health(now_ns)`` for /diagnostics. The heading must come from
 somewhere before the filter starts: an initial pose, the IMU's absolute yaw (when configured), or
 the GNSS course over ground once the vehicle has moved ``course_init_distance_m`` in a straight line.
+
+Every input is checked first (``checks.py``): a sample with a bad field is dropped, counted under its
+reason and the health WARNs while such samples keep arriving. The GNSS antenna's mounting comes from
+the sensor extrinsics file named by ``extrinsics_file`` (``extrinsics.py``), the one the simulator
+reads too.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lsv_common.params import spec
-from lsv_localization.ekf import NS, YAW, B, Ekf, EkfParams, V, W
+from lsv_localization.checks import TEXT, Drop, ImuSample, check_gnss, check_imu, check_pose, check_status
+from lsv_localization.ekf import NS, YAW, B, Ekf, EkfParams, Outcome, V, W
+from lsv_localization.extrinsics import ANTENNA_AT_BASE_LINK, GnssMount, load_gnss_mount
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,10 @@ class LocalizerParams:
                                                 unit="deg", min=-89.9, max=89.9, name="map_origin.latitude_deg"))
     origin_lon_deg: float = field(metadata=spec("map origin longitude", unit="deg", min=-180.0, max=180.0,
                                                 name="map_origin.longitude_deg"))
+    extrinsics_file: str = field(metadata=spec("sensor extrinsics file giving the GNSS antenna in base_link "
+                                               "(extrinsics.gnss.x/y): the file the simulator reads, or the "
+                                               "vehicle's; a file path or a package:// URL",
+                                               name="extrinsics_file"))
     publish_period_s: float = field(metadata=spec("odometry period", unit="s", min=0.005, max=0.5,
                                                   name="publish_period_s"))
     gnss_timeout_s: float = field(metadata=spec("no GNSS fix this long -> dead reckoning (WARN)", unit="s",
@@ -42,6 +53,9 @@ class LocalizerParams:
                                                       max=50.0, name="health.max_position_sigma_m"))
     gnss_reject_error_s: float = field(metadata=spec("GNSS fixes rejected by the gate for this long -> ERROR",
                                                      unit="s", min=0.5, max=60.0, name="health.gnss_reject_error_s"))
+    bad_input_hold_s: float = field(metadata=spec("WARN for this long after the last dropped (invalid or gated) "
+                                                  "input", unit="s", min=0.1, max=60.0,
+                                                  name="health.bad_input_hold_s"))
     init_position_sigma_m: float = field(metadata=spec("position sigma of a fresh initialisation", unit="m",
                                                        min=0.01, max=50.0, name="init.position_sigma_m"))
     init_yaw_sigma_rad: float = field(metadata=spec("heading sigma of a fresh initialisation", unit="rad",
@@ -75,17 +89,22 @@ class Counters:
     gnss_accepted: int = 0
     gnss_rejected: int = 0
     gnss_no_fix: int = 0
-    status_msgs: int = 0
-    imu_msgs: int = 0
-    non_finite: int = 0
+    status_msgs: int = 0  # wheel speeds accepted
+    imu_msgs: int = 0  # IMU samples accepted
+    dropped: dict[Drop, int] = field(default_factory=lambda: dict.fromkeys(Drop, 0))  # per reason
 
 
 class Localizer:
-    def __init__(self, p: LocalizerParams, ekf: EkfParams):
+    """``gnss_mount``: where the fixes' antenna is in base_link. The node passes the one of the extrinsics
+    file (``configured_localizer``); the default, the antenna at base_link, is for synthetic inputs that
+    put the fix at base_link itself (the controller's closed-loop tests and benchmarks)."""
+
+    def __init__(self, p: LocalizerParams, ekf: EkfParams, gnss_mount: GnssMount = ANTENNA_AT_BASE_LINK):
         from lsv_v2x_client.projection import LocalProjection
 
         self.p = p
-        self.ekf = Ekf(ekf)
+        self.gnss_mount = gnss_mount
+        self.ekf = Ekf(ekf, self.gnss_mount.xy)
         self.projection = LocalProjection(p.origin_lat_deg, p.origin_lon_deg)
         self.counters = Counters()
         self.last_gnss_ns: int | None = None
@@ -94,6 +113,8 @@ class Localizer:
         self.last_status_ns: int | None = None
         self.last_imu_ns: int | None = None
         self.last_mahalanobis2 = 0.0
+        self.last_wheel_speed_mahalanobis2 = 0.0
+        self._dropped_at: dict[Drop, int] = {}  # reason -> now_ns of its last drop
         self._last_speed: float | None = None
         self._imu_yaw: float | None = None
         self._course_start: tuple[float, float] | None = None
@@ -105,24 +126,55 @@ class Localizer:
         self.init_source = ""
 
     # --- inputs ---
-    def on_initial_pose(self, now_ns: int, x: float, y: float, yaw: float) -> None:
+    def _drop(self, now_ns: int, reason: Drop) -> None:
+        """Count a dropped input; log when a reason starts (again), not for every sample."""
+        if reason not in self._recent(now_ns):
+            log.warning("dropping inputs: %s", TEXT[reason])
+        self.counters.dropped[reason] += 1
+        self._dropped_at[reason] = now_ns
+
+    def _speed_at(self, now_ns: int) -> float | None:
+        """The last accepted wheel speed if it is fresh (to start the filter with), else None (unknown)."""
+        fresh = self.last_status_ns is not None and (now_ns - self.last_status_ns) / NS <= self.p.status_timeout_s
+        return self._last_speed if fresh else None
+
+    def _recent(self, now_ns: int) -> list[Drop]:
+        """Reasons of drops within ``bad_input_hold_s`` before ``now_ns``."""
+        return [r for r, t in self._dropped_at.items() if (now_ns - t) / NS <= self.p.bad_input_hold_s]
+
+    def on_initial_pose_quaternion(self, now_ns: int, x: float, y: float,
+                                   orientation: tuple[float, float, float, float]) -> bool:
+        """An initial pose with its orientation (x, y, z, w), read through the checked conversion. Returns
+        whether it was used (a bad one is dropped and counted)."""
+        yaw = check_pose(x, y, orientation)
+        if isinstance(yaw, Drop):
+            self._drop(now_ns, yaw)
+            return False
+        return self.on_initial_pose(now_ns, x, y, yaw)
+
+    def on_initial_pose(self, now_ns: int, x: float, y: float, yaw: float) -> bool:
+        """(Re)initialise base_link at (x, y) heading ``yaw`` (map frame). Returns whether it was used."""
         if not all(math.isfinite(v) for v in (x, y, yaw)):
-            self.counters.non_finite += 1
-            log.warning("initial pose with non-finite values ignored")
-            return
+            self._drop(now_ns, Drop.INITIAL_POSE)
+            return False
         self.ekf.initialize(now_ns, x, y, yaw, self.p.init_position_sigma_m, self.p.init_yaw_sigma_rad,
-                            self._last_speed or 0.0)
+                            self._speed_at(now_ns))
         self.init_source = "initial pose"
         log.info("initialised from the initial pose (%.2f, %.2f, %.3f rad)", x, y, yaw)
+        return True
 
     def on_gnss(self, now_ns: int, lat_deg: float, lon_deg: float, has_fix: bool,
                 cov_en: np.ndarray | None) -> bool | None:
         """A NavSatFix; ``cov_en`` (2, 2) east/north covariance in m^2 or None. Returns accepted (None if unused)."""
         self.counters.gnss_fixes += 1
-        if not has_fix or not (math.isfinite(lat_deg) and math.isfinite(lon_deg)):
+        if not has_fix:
             self.counters.gnss_no_fix += 1
             return None
-        x, y = self.projection.forward_point(lat_deg, lon_deg)
+        bad = check_gnss(lat_deg, lon_deg, cov_en)
+        if bad is not None:
+            self._drop(now_ns, bad)
+            return None
+        x, y = self.projection.forward_point(lat_deg, lon_deg)  # the antenna
         self.last_gnss_ns = now_ns
         if not self.ekf.initialized:
             self._try_initialise(now_ns, x, y)
@@ -140,9 +192,11 @@ class Localizer:
         return res.accepted
 
     def _try_initialise(self, now_ns: int, x: float, y: float) -> None:
+        """Start the filter at the antenna fix (x, y) once a heading is known: base_link is behind it."""
         if self.p.use_imu_yaw_for_init and self._imu_yaw is not None:
-            self.ekf.initialize(now_ns, x, y, self._imu_yaw, self.p.init_position_sigma_m,
-                                self.p.init_yaw_sigma_rad, self._last_speed or 0.0)
+            bx, by = self.ekf.base_from_antenna(x, y, self._imu_yaw)
+            self.ekf.initialize(now_ns, bx, by, self._imu_yaw, self.p.init_position_sigma_m,
+                                self.p.init_yaw_sigma_rad, self._speed_at(now_ns))
             self.init_source = "GNSS + IMU yaw"
             log.info("initialised from GNSS and the IMU yaw")
             return
@@ -155,14 +209,27 @@ class Localizer:
             return
         dx, dy = x - self._course_start[0], y - self._course_start[1]
         if math.hypot(dx, dy) >= self.p.course_init_distance_m:
-            self.ekf.initialize(now_ns, x, y, math.atan2(dy, dx), self.p.init_position_sigma_m,
-                                max(self.p.init_yaw_sigma_rad, 0.1), self._last_speed or 0.0)
+            course = math.atan2(dy, dx)
+            bx, by = self.ekf.base_from_antenna(x, y, course)
+            self.ekf.initialize(now_ns, bx, by, course, self.p.init_position_sigma_m,
+                                max(self.p.init_yaw_sigma_rad, 0.1), self._speed_at(now_ns))
             self.init_source = "GNSS course"
             log.info("initialised from the GNSS course over %.1f m", math.hypot(dx, dy))
 
     def on_vehicle_status(self, now_ns: int, speed_mps: float, steer_rad: float) -> None:
-        if not (math.isfinite(speed_mps) and math.isfinite(steer_rad)):
-            self.counters.non_finite += 1
+        """Wheel speed (m/s) and steering angle (rad): checked, range-limited and gated before use."""
+        bad = check_status(speed_mps, steer_rad)
+        if bad is None and self.ekf.check_wheel_speed(speed_mps) is Outcome.OUT_OF_RANGE:
+            bad = Drop.WHEEL_SPEED_OUT_OF_RANGE
+        if bad is None and self.ekf.initialized:
+            res = self.ekf.update_wheel_speed(now_ns, speed_mps)
+            self.last_wheel_speed_mahalanobis2 = res.mahalanobis2
+            if not res.accepted:
+                bad = Drop.WHEEL_SPEED_GATED
+            else:
+                self.ekf.update_steering(now_ns, speed_mps, steer_rad)  # the model uses the speed: only a good one
+        if bad is not None:
+            self._drop(now_ns, bad)
             return
         self.counters.status_msgs += 1
         self.last_status_ns = now_ns
@@ -172,26 +239,23 @@ class Localizer:
             self._dvdt += (a - self._dvdt) * min(1.0, dt / 0.2)  # derivative of the wheel speed, smoothed
         self._status_prev = (now_ns, speed_mps)
         self._last_speed = speed_mps
-        if self.ekf.initialized:
-            self.ekf.update_wheel_speed(now_ns, speed_mps)
-            self.ekf.update_steering(now_ns, speed_mps, steer_rad)
 
     def on_imu(self, now_ns: int, yaw_rate_rps: float, orientation: tuple[float, float, float, float] | None,
                accel_x_mps2: float | None) -> None:
-        """IMU sample: yaw rate (rad/s, + left), orientation quaternion (x, y, z, w) or None, forward specific force."""
-        if not math.isfinite(yaw_rate_rps):
-            self.counters.non_finite += 1
+        """IMU sample: yaw rate (rad/s, + left), orientation quaternion (x, y, z, w) or None, forward specific force
+        (m/s^2) or None. A sample with any bad field is dropped whole."""
+        sample = check_imu(yaw_rate_rps, orientation, accel_x_mps2)
+        if not isinstance(sample, ImuSample):
+            self._drop(now_ns, sample)
             return
         self.counters.imu_msgs += 1
         self.last_imu_ns = now_ns
-        pitch = None
-        if orientation is not None:
-            qx, qy, qz, qw = orientation
-            self._imu_yaw = math.atan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))
-            pitch = math.asin(min(max(2.0 * (qw * qy - qz * qx), -1.0), 1.0))
-        elif accel_x_mps2 is not None and math.isfinite(accel_x_mps2):
+        pitch = sample.pitch_rad
+        if sample.yaw_rad is not None:
+            self._imu_yaw = sample.yaw_rad
+        elif sample.accel_x_mps2 is not None:
             # the accelerometer reads dv/dt + g sin(uphill angle); uphill is negative pitch in ROS
-            pitch = -math.asin(min(max((accel_x_mps2 - self._dvdt) / G, -1.0), 1.0))
+            pitch = -math.asin(min(max((sample.accel_x_mps2 - self._dvdt) / G, -1.0), 1.0))
         if pitch is not None:
             if self._pitch_t_ns is None:
                 self.pitch_rad = pitch
@@ -226,12 +290,19 @@ class Localizer:
         gnss_age = self._age_s(self.last_gnss_accepted_ns, now_ns)
         status_age = self._age_s(self.last_status_ns, now_ns)
         imu_age = self._age_s(self.last_imu_ns, now_ns)
+        counts = {k: v for k, v in vars(self.counters).items() if k != "dropped"}
         values: dict[str, float | int | str] = {
             "initialised_from": self.init_source or "-", "gnss_age_s": gnss_age, "wheel_speed_age_s": status_age,
-            "imu_age_s": imu_age, "last_mahalanobis2": self.last_mahalanobis2, **vars(self.counters)}
+            "imu_age_s": imu_age, "last_mahalanobis2": self.last_mahalanobis2,
+            "last_wheel_speed_mahalanobis2": self.last_wheel_speed_mahalanobis2,
+            "gnss_antenna_x_m": self.gnss_mount.x_m, "gnss_antenna_y_m": self.gnss_mount.y_m,
+            "extrinsics_file": self.p.extrinsics_file, **counts,
+            **{r.value: n for r, n in self.counters.dropped.items()}}
+        recent = self._recent(now_ns)
+        dropping = "dropping " + ", ".join(f"{TEXT[r]} ({self.counters.dropped[r]})" for r in recent)
         if not self.ekf.initialized:
-            return ERROR, "not initialised: waiting for GNSS and a heading (initial pose, IMU yaw or GNSS course)", \
-                values
+            return ERROR, "not initialised: waiting for GNSS and a heading (initial pose, IMU yaw or GNSS course)" + \
+                (f"; {dropping}" if recent else ""), values
         if not self.finite():
             return ERROR, "filter state not finite: re-initialise (initial pose)", values
         sigma = self.ekf.position_sigma_m()
@@ -239,7 +310,7 @@ class Localizer:
                        "gyro_bias_rps": float(self.ekf.x[B]), "pitch_rad": self.pitch_rad})
         problems: list[tuple[int, str]] = []
         if status_age > p.status_timeout_s:
-            problems.append((ERROR, f"no wheel speed for {status_age:.1f} s"))
+            problems.append((ERROR, f"no accepted wheel speed for {status_age:.1f} s"))
         if sigma > p.max_position_sigma_m:
             problems.append((ERROR, f"position sigma {sigma:.2f} m above {p.max_position_sigma_m} m"))
         # how long the fixes that kept arriving were all rejected (a dropout does not count)
@@ -253,7 +324,15 @@ class Localizer:
             problems.append((WARN, f"dead reckoning: no accepted GNSS fix for {gnss_age:.1f} s"))
         elif self.rejecting_since_ns is not None:
             problems.append((WARN, "GNSS outlier rejected"))
+        if recent:
+            problems.append((WARN, dropping))
         if not problems:
             return OK, "GNSS + wheel + IMU", values
         level = max(lv for lv, _ in problems)
         return level, "; ".join(text for lv, text in problems if lv == level), values
+
+
+def configured_localizer(p: LocalizerParams, ekf: EkfParams) -> Localizer:
+    """The localizer as the node builds it: the GNSS antenna where ``p.extrinsics_file`` mounts it
+    (ExtrinsicsError when that file has no ``extrinsics.gnss.x/y``)."""
+    return Localizer(p, ekf, load_gnss_mount(p.extrinsics_file))

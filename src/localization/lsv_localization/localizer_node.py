@@ -1,16 +1,16 @@
 """``localizer`` node: NavSatFix + Imu + VehicleStatus -> nav_msgs/Odometry (map -> base_link) at 50 Hz.
 
-Thin shell around ``localizer.Localizer``: 1. parameters, 2. subscriptions that hand each message to
-the core with the ROS time it arrived, 3. a 50 Hz timer on the ROS clock (``use_sim_time`` works)
-that predicts the state to now and publishes it, 4. /diagnostics at 1 Hz with the covariance and the
-health. The ``map -> base_link`` transform is the Odometry itself (header.frame_id "map",
-child_frame_id "base_link"): there is no tf2_msgs wheel here, so no /tf message is published.
+Thin shell around ``localizer.Localizer``: 1. parameters (and the GNSS antenna's mounting from the
+extrinsics file they name), 2. subscriptions that hand each message to the core with the ROS time it
+arrived (the core checks every field and drops bad samples), 3. a 50 Hz timer on the ROS clock
+(``use_sim_time`` works) that predicts the state to now and publishes it, 4. /diagnostics at 1 Hz
+with the covariance, the lever arm in use and the health. The ``map -> base_link`` transform is the
+Odometry itself (header.frame_id "map", child_frame_id "base_link"): there is no tf2_msgs wheel here,
+so no /tf message is published.
 Nothing is published before the filter is initialised (the controller then stops: odometry missing).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -19,20 +19,12 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
 
+from lsv_common.geometry import quaternion_from_rpy
 from lsv_common.node import Diagnostics, load_params, run_node, status
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_localization.ekf import EkfParams
-from lsv_localization.localizer import Estimate, Localizer, LocalizerParams
+from lsv_localization.localizer import Estimate, LocalizerParams, configured_localizer
 from lsv_msgs.msg import VehicleStatus
-
-
-def quaternion(roll: float, pitch: float, yaw: float) -> tuple[float, float, float, float]:
-    """(x, y, z, w) of ZYX Euler angles (rad)."""
-    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
-    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
-    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy,
-            cr * cp * cy + sr * sp * sy)
 
 
 def odometry_msg(est: Estimate, msg: Odometry) -> Odometry:
@@ -42,7 +34,7 @@ def odometry_msg(est: Estimate, msg: Odometry) -> Odometry:
     msg.pose.pose.position.x = est.x_m
     msg.pose.pose.position.y = est.y_m
     o = msg.pose.pose.orientation
-    o.x, o.y, o.z, o.w = quaternion(0.0, est.pitch_rad, est.yaw_rad)
+    o.x, o.y, o.z, o.w = quaternion_from_rpy(0.0, est.pitch_rad, est.yaw_rad)
     P = est.covariance
     cov = np.zeros((6, 6))
     cov[0:2, 0:2] = P[0:2, 0:2]
@@ -67,9 +59,12 @@ def odometry_msg(est: Estimate, msg: Odometry) -> Odometry:
 class LocalizerNode(Node):
     def __init__(self) -> None:
         super().__init__("localizer")
-        # 1. parameters
+        # 1. parameters; the lever arm from the extrinsics file (ExtrinsicsError: exits with a config error)
         self.params = load_params(self, LocalizerParams)
-        self.core = Localizer(self.params, load_params(self, EkfParams))
+        self.core = configured_localizer(self.params, load_params(self, EkfParams))
+        mount = self.core.gnss_mount
+        self.get_logger().info(f"GNSS antenna at x {mount.x_m:.3f} m, y {mount.y_m:.3f} m in base_link "
+                               f"(from {self.params.extrinsics_file})")
         self._published = 0
         self._stamps = RepeatedStamps()  # a frozen GNSS or IMU driver repeats its last sample
         # 2. inputs and outputs
@@ -115,11 +110,10 @@ class LocalizerNode(Node):
         self.core.on_vehicle_status(self._now_ns(), msg.speed_mps, msg.steering_angle_rad)
 
     def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
-        q = msg.pose.pose.orientation
-        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-        self.core.on_initial_pose(self._now_ns(), msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
-        self.get_logger().info(f"initial pose ({msg.pose.pose.position.x:.2f}, {msg.pose.pose.position.y:.2f}, "
-                               f"{yaw:.3f} rad)")
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        used = self.core.on_initial_pose_quaternion(self._now_ns(), p.x, p.y, (q.x, q.y, q.z, q.w))
+        self.get_logger().info(f"initial pose ({p.x:.2f}, {p.y:.2f}), orientation ({q.x:.3f}, {q.y:.3f}, "
+                               f"{q.z:.3f}, {q.w:.3f}): " + ("used" if used else "dropped, not a valid pose"))
 
     def _publish(self) -> None:
         now = self.get_clock().now()

@@ -1,22 +1,39 @@
 """The localizer core against a simulated drive: convergence, 10 s GNSS dropout (bounded drift,
 covariance that bounds the error), outlier rejection by the Mahalanobis gate, initialisation,
-health levels."""
+health levels, the GNSS antenna's mounting (lever arm) from the simulator's extrinsics file.
+
+The simulated GNSS antenna sits where the simulator mounts it (``extrinsics.gnss`` of
+src/sim/config/sensors.param.yaml, 0.9 m ahead of base_link), read here independently of the
+localizer's own configuration: a localizer that ignored the lever arm would be 0.9 m off."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lsv_localization.localizer import ERROR, OK, WARN, Localizer
+from lsv_common.paramfile import params_from_file
+from lsv_localization.checks import Drop
+from lsv_localization.localizer import ERROR, OK, WARN, Localizer, configured_localizer
 from lsv_localization.params import params_from_yaml
 from lsv_sim.dynamics import Dynamics, VehicleState
+from lsv_sim.sensors import Extrinsics
 
 NS = 1_000_000_000
 STEP_NS = 10_000_000  # 100 Hz truth and IMU
 LP, EP = params_from_yaml()
+SIM_SENSORS = Path(__file__).resolve().parents[2] / "sim" / "config" / "sensors.param.yaml"
+(SIM_EXT,) = params_from_file(SIM_SENSORS, Extrinsics)  # what the simulator mounts (sim.launch.yaml loads this file)
+ANTENNA = (SIM_EXT.gnss_x, SIM_EXT.gnss_y)  # m, GNSS antenna in base_link (x forward, y left)
+
+
+def antenna_xy(x: float, y: float, yaw: float, mount: tuple[float, float] = ANTENNA) -> tuple[float, float]:
+    """Map position of the antenna of a vehicle whose base_link is at (x, y, yaw)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    return x + c * mount[0] - s * mount[1], y + s * mount[0] + c * mount[1]
 
 
 class Drive:
@@ -29,8 +46,7 @@ class Drive:
         self.speed = speed
         self.gyro_bias = gyro_bias
         self.now = 0
-        loc = Localizer(LP, EP)
-        self.loc = loc
+        self.loc = configured_localizer(LP, EP)  # as the node builds it: lever arm from the extrinsics file
 
     def latlon(self, x: float, y: float) -> tuple[float, float]:
         return self.loc.projection.inverse_point(x, y)
@@ -55,8 +71,9 @@ class Drive:
                                       vs.steer_rad + rng.normal(0, 0.005))
             if self.now % (100 * 1_000_000) == 0:
                 if gnss:
-                    lat, lon = self.latlon(vs.x_m + gnss_offset[0] + rng.normal(0, gnss_sigma),
-                                           vs.y_m + gnss_offset[1] + rng.normal(0, gnss_sigma))
+                    ax, ay = antenna_xy(vs.x_m, vs.y_m, vs.yaw_rad)
+                    lat, lon = self.latlon(ax + gnss_offset[0] + rng.normal(0, gnss_sigma),
+                                           ay + gnss_offset[1] + rng.normal(0, gnss_sigma))
                     loc.on_gnss(self.now, lat, lon, True, np.eye(2) * gnss_sigma**2)
                 est = loc.estimate(self.now)
                 if est is not None:
@@ -161,13 +178,15 @@ def test_not_initialised_without_heading_then_from_gnss_course() -> None:
 
 def test_initialised_from_imu_yaw_when_configured() -> None:
     d = Drive(speed=0.0)
-    d.loc = Localizer(dataclasses.replace(LP, use_imu_yaw_for_init=True), EP)
+    d.loc = configured_localizer(dataclasses.replace(LP, use_imu_yaw_for_init=True), EP)
     q = (0.0, 0.0, math.sin(0.15), math.cos(0.15))
     d.loc.on_imu(0, 0.0, q, None)
-    lat, lon = d.latlon(10.0, -5.0)
+    lat, lon = d.latlon(*antenna_xy(10.0, -5.0, 0.3))
     d.loc.on_gnss(1, lat, lon, True, None)
     est = d.loc.estimate(1)
     assert est is not None and est.yaw_rad == pytest.approx(0.3) and d.loc.init_source == "GNSS + IMU yaw"
+    # base_link (rear axle) where it is, not where the antenna is
+    assert est.x_m == pytest.approx(10.0, abs=1e-6) and est.y_m == pytest.approx(-5.0, abs=1e-6)
 
 
 def test_wheel_speed_missing_is_an_error() -> None:
@@ -194,15 +213,74 @@ def test_non_finite_inputs_are_counted_not_fused() -> None:
     d.loc.on_imu(d.now, float("inf"), None, None)
     est = d.loc.estimate(d.now)
     assert est is not None and np.isfinite(est.covariance).all() and math.isfinite(est.x_m)
-    assert d.loc.counters.non_finite == 2
+    dropped = d.loc.counters.dropped
+    assert dropped[Drop.WHEEL_SPEED_NON_FINITE] == 1 and dropped[Drop.IMU_YAW_RATE] == 1
+    assert sum(dropped.values()) == 2
 
 
 def test_non_finite_initial_pose_ignored_and_a_diverged_filter_publishes_nothing() -> None:
     d = initialised_drive()
     d.run(1.0)
     d.loc.on_initial_pose(d.now, float("nan"), 0.0, 0.0)
-    assert d.loc.estimate(d.now) is not None and d.loc.counters.non_finite == 1
+    assert d.loc.estimate(d.now) is not None and d.loc.counters.dropped[Drop.INITIAL_POSE] == 1
     d.loc.ekf.P[0, 0] = float("nan")  # a numerical failure
     assert d.loc.estimate(d.now) is None
     level, message, _ = d.loc.health(d.now)
     assert level == ERROR and "not finite" in message
+
+
+# -- the GNSS antenna's mounting: one source of truth with the simulator -------------------------
+
+
+def test_gnss_lever_arm_is_the_mounting_in_the_simulator_extrinsics_file() -> None:
+    """The localizer's configuration names the extrinsics file the simulator reads, and the lever
+    arm in use is its ``extrinsics.gnss`` (0.9 m ahead of base_link), never a second copy."""
+    from lsv_common.paramfile import resolve_package_url
+
+    found, _ = resolve_package_url(LP.extrinsics_file)
+    assert found is not None and found.resolve() == SIM_SENSORS.resolve()
+    loc = configured_localizer(LP, EP)  # what the node runs
+    assert loc.ekf.antenna_m == pytest.approx(ANTENNA)
+    assert math.hypot(*loc.ekf.antenna_m) > 0.5  # the simulated antenna is 0.9 m ahead: 0 is the old bug
+
+
+def test_gnss_antenna_ahead_of_the_rear_axle_is_not_reported_as_the_rear_axle() -> None:
+    """With the lever arm at 0 the localizer reported the antenna (0.9 m ahead) as base_link."""
+    d = initialised_drive()
+    out = d.run(40.0)
+    along = [(ex - tx) * math.cos(tyaw) + (ey - ty) * math.sin(tyaw) for _, tx, ty, tyaw, ex, ey in out[-100:]]
+    assert abs(float(np.median(along))) < 0.1  # m, no bias along the heading (was +0.9 m)
+    assert d.error()[0] < 0.3
+
+
+def test_gnss_course_initialisation_places_the_rear_axle_behind_the_antenna() -> None:
+    d = Drive()
+    d.run(3.5)
+    assert d.loc.init_source == "GNSS course"
+    d.run(0.5)
+    assert d.error()[0] < 0.6  # m, fresh from the course (was the 0.9 m lever arm plus noise)
+
+
+def test_diagnostics_show_the_gnss_lever_arm_in_use() -> None:
+    d = initialised_drive()
+    d.run(1.0)
+    _, _, values = d.loc.health(d.now)
+    assert values["gnss_antenna_x_m"] == pytest.approx(ANTENNA[0])
+    assert values["gnss_antenna_y_m"] == pytest.approx(ANTENNA[1])
+    assert values["extrinsics_file"] == LP.extrinsics_file
+
+
+def test_extrinsics_file_without_a_gnss_mount_fails_naming_file_and_parameter(tmp_path: Path) -> None:
+    from lsv_localization.extrinsics import ExtrinsicsError, load_gnss_mount
+
+    f = tmp_path / "vehicle_extrinsics.param.yaml"
+    f.write_text("/**:\n  ros__parameters:\n    extrinsics:\n      lidar: {x: 1.0, y: 0.0, z: 2.0}\n")
+    with pytest.raises(ExtrinsicsError, match=r"vehicle_extrinsics.param.yaml(.|\n)*extrinsics.gnss.x"):
+        load_gnss_mount(str(f))
+    with pytest.raises(ExtrinsicsError, match="no_such_file"):
+        load_gnss_mount(str(tmp_path / "no_such_file.yaml"))
+    f.write_text("/**:\n  ros__parameters:\n    extrinsics:\n      gnss: {x: 0.4, y: -0.2, z: 1.5}\n")
+    mount = load_gnss_mount(str(f))
+    assert (mount.x_m, mount.y_m) == (0.4, -0.2)
+    loc = configured_localizer(dataclasses.replace(LP, extrinsics_file=str(f)), EP)
+    assert loc.ekf.antenna_m == (0.4, -0.2)

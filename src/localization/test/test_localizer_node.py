@@ -64,7 +64,10 @@ def test_node_publishes_odometry_at_50_hz(tmp_path: Path) -> None:
         assert 35 <= odom.count - n0 <= 65
         m = odom.messages[-1]
         assert m.header.frame_id == "map" and m.child_frame_id == "base_link"
-        assert abs(m.pose.pose.position.x) < 0.5 and abs(m.pose.pose.position.y) < 0.5
+        # the fixes (at the map origin) are the antenna's: base_link is 0.9 m behind it along the heading
+        # (extrinsics.gnss of the simulator's sensors.param.yaml, which the localizer's YAML names)
+        assert m.pose.pose.position.x == pytest.approx(-0.9 * math.cos(0.5), abs=0.3)
+        assert m.pose.pose.position.y == pytest.approx(-0.9 * math.sin(0.5), abs=0.3)
         yaw = 2.0 * math.atan2(m.pose.pose.orientation.z, m.pose.pose.orientation.w)
         assert yaw == pytest.approx(0.5, abs=0.05)
         assert m.pose.covariance[0] > 0.0 and m.pose.covariance[35] > 0.0
@@ -72,6 +75,10 @@ def test_node_publishes_odometry_at_50_hz(tmp_path: Path) -> None:
                           5.0)
         st = next(s for d in reversed(diags.messages) for s in d.status if s.name.startswith("localizer"))
         assert any(kv.key == "position_sigma_m" for kv in st.values)
+        # the GNSS lever arm in use, from the simulator's extrinsics file (0.9 m ahead of base_link)
+        values = {kv.key: kv.value for kv in st.values}
+        assert float(values["gnss_antenna_x_m"]) == pytest.approx(0.9) and float(values["gnss_antenna_y_m"]) == 0.0
+        assert values["extrinsics_file"].endswith("sensors.param.yaml")
 
         # a frozen IMU driver (the same sample again and again) is a missing IMU
         frozen_imu["stamp_s"] = 1234
