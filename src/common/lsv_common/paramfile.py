@@ -58,49 +58,6 @@ def load_param_file(path: str | Path) -> dict[str, dict[str, Any]]:
     return result
 
 
-def package_file(package: str, relative: str, source_root: Path) -> Path:
-    """A file a package ships: ``source_root / relative`` in a source checkout (pip -e), else
-    ``share/<package>/relative`` of an installed (colcon) prefix found by the ament index.
-
-    ``source_root`` is the package folder, e.g. ``Path(__file__).resolve().parents[1]``.
-    """
-    here = source_root / relative
-    if here.exists():
-        return here
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-    except ImportError:
-        return here
-    try:
-        return Path(get_package_share_directory(package)) / relative
-    except (PackageNotFoundError, ValueError, OSError):  # not installed there either: say where we looked
-        return here
-
-
-def resolve_package_url(value: str) -> tuple[Path | None, list[Path]]:
-    """A file named by a path or by ``package://<pkg>/<path>`` (ROS resource URL), looked up in the
-    package's installed share directory or, in a source checkout, in ``src/<folder>`` holding that
-    package.xml. Returns (the file found or None, the candidates looked at)."""
-    if not value.startswith("package://"):
-        return Path(value).expanduser(), []
-    pkg, _, rest = value.removeprefix("package://").partition("/")
-    candidates: list[Path] = []
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        try:
-            candidates.append(Path(get_package_share_directory(pkg)) / rest)
-        except (PackageNotFoundError, OSError):  # OSError: no AMENT_PREFIX_PATH (plain venv)
-            pass
-    except ImportError:
-        pass
-    src = Path(__file__).resolve().parents[2]  # src/ of a source checkout
-    for pkg_xml in sorted(src.glob("*/package.xml")):
-        if f"<name>{pkg}</name>" in pkg_xml.read_text(errors="replace"):
-            candidates.append(pkg_xml.parent / rest)
-    return next((c for c in candidates if c.is_file()), None), candidates
-
-
 def params_from_file(path: str | Path, *classes: type, changes: dict[str, Any] | None = None) -> tuple:
     """Validate the ``/**`` parameters of a .param.yaml into each params dataclass of ``classes``
     (tests, benchmarks and tools that build a core without a node); ``changes`` override values."""

@@ -63,13 +63,3 @@ def test_params_from_file_builds_each_dataclass_with_changes(tmp_path):
     g.write_text("bridge:\n  ros__parameters:\n    rate_hz: 5.0\n")
     with pytest.raises(ParamFileError, match=r"no '/\*\*' section"):
         params_from_file(g, A)
-
-
-def test_package_file_prefers_the_source_tree(tmp_path):
-    from lsv_common.paramfile import package_file
-
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "x.param.yaml").write_text("/**: {ros__parameters: {}}\n")
-    assert package_file("lsv_nowhere", "config/x.param.yaml", tmp_path) == tmp_path / "config" / "x.param.yaml"
-    # neither in the source tree nor installed: the source path, so the error names it
-    assert package_file("lsv_nowhere", "config/y.param.yaml", tmp_path) == tmp_path / "config" / "y.param.yaml"

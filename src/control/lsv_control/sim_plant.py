@@ -37,11 +37,10 @@ CONTROL_STEP_NS = 20_000_000
 
 def default_params() -> tuple[ControllerParams, PurePursuitParams, LongitudinalParams, GateParams, MrmParams]:
     """The values of config/controller.param.yaml (tests check that they agree)."""
-    from pathlib import Path
+    from lsv_common.paramfile import params_from_file
+    from lsv_common.share import find_package_file
 
-    from lsv_common.paramfile import package_file, params_from_file
-
-    path = package_file("lsv_control", "config/controller.param.yaml", Path(__file__).resolve().parents[1])
+    path = find_package_file("lsv_control", "config/controller.param.yaml")
     return params_from_file(path, ControllerParams, PurePursuitParams,  # type: ignore[return-value]
                             LongitudinalParams, GateParams, MrmParams)
 

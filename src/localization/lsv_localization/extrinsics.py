@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lsv_common.paramfile import ParamFileError, params_from_file, resolve_package_url
+from lsv_common.paramfile import ParamFileError, params_from_file
 from lsv_common.params import ParameterError, spec
+from lsv_common.share import resolve_package_url
 
 
 class ExtrinsicsError(ParameterError):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsv_common.paramfile import package_file, params_from_file
+from lsv_common.paramfile import params_from_file
+from lsv_common.share import find_package_file
 from lsv_localization.ekf import EkfParams
 from lsv_localization.localizer import LocalizerParams
 
-CONFIG = package_file("lsv_localization", "config/localizer.param.yaml", Path(__file__).resolve().parents[1])
+CONFIG = find_package_file("lsv_localization", "config/localizer.param.yaml")
 
 
 def params_from_yaml(path: str | Path | None = None) -> tuple[LocalizerParams, EkfParams]:

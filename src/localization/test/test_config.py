@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lsv_common.paramfile import load_param_file, resolve_package_url
+from lsv_common.paramfile import load_param_file
 from lsv_common.params import ParamField, param_fields
+from lsv_common.share import resolve_package_url
 from lsv_localization.ekf import EkfParams
 from lsv_localization.localizer import LocalizerParams
 

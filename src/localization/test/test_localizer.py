@@ -235,7 +235,7 @@ def test_non_finite_initial_pose_ignored_and_a_diverged_filter_publishes_nothing
 def test_gnss_lever_arm_is_the_mounting_in_the_simulator_extrinsics_file() -> None:
     """The localizer's configuration names the extrinsics file the simulator reads, and the lever
     arm in use is its ``extrinsics.gnss`` (0.9 m ahead of base_link), never a second copy."""
-    from lsv_common.paramfile import resolve_package_url
+    from lsv_common.share import resolve_package_url
 
     found, _ = resolve_package_url(LP.extrinsics_file)
     assert found is not None and found.resolve() == SIM_SENSORS.resolve()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lsv_common.paramfile import resolve_package_url
+from lsv_common.share import resolve_package_url
 
 log = logging.getLogger(__name__)
 

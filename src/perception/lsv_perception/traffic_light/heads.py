@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lsv_common.paramfile import resolve_package_url
+from lsv_common.share import resolve_package_url
 
 LAMP_COLOURS = ("red", "yellow", "green")
 
