@@ -15,7 +15,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/asn1", glob("asn1/*.asn")),
     ],
-    install_requires=["setuptools", "asn1tools", "numpy"],
+    install_requires=["setuptools", "asn1tools", "cryptography", "numpy", "pyyaml"],
     zip_safe=False,
     maintainer="LSV stack maintainers",
     maintainer_email="maintainers@lsv-stack.dev",

@@ -305,7 +305,10 @@ class ScenarioRsu:
     """What the scenario's road-side unit broadcasts, built from the ground truth (pure).
 
     ``messages(gt, utc_ns)`` is called every 100 ms: SPaT, RSM (actors within range) and the
-    BSMs of moving simulated vehicles every call; MAP and RSI once a second.
+    BSMs of moving simulated vehicles every call; MAP and RSI once a second. While a
+    ``v2x_forged_green`` fault is on, the SPaT is left out (jammed) and ``forged(gt, utc_ns)``
+    gives an attacker's SPaT instead: every phase of the intersection protected green for 30 s
+    (the sender signs it with a key nobody trusts, or not at all).
     """
 
     def __init__(self, scenario: Scenario, world: Any):
@@ -366,7 +369,7 @@ class ScenarioRsu:
         self._shift_m = faults.get("v2x_spoofed", 0.0) / math.sqrt(2.0)
         self._count = (self._count + 1) % 128
         out: list[Any] = []
-        if self.lights:
+        if self.lights and "v2x_forged_green" not in faults:
             out.append(self.spat(gt, moy, ms))
         cx, cy = self.spec.position
         participants = []
@@ -400,7 +403,26 @@ class ScenarioRsu:
         return out
 
 
-V2X_FAULTS = ("v2x_stale", "v2x_future", "v2x_spoofed")  # applied by ScenarioRsu; v2x_malformed by ``malform``
+    def forged(self, gt: GroundTruth, utc_ns: int) -> list[Any]:
+        """The forged SPaT of a ``v2x_forged_green`` fault (empty without one): the right intersection,
+        the right time, every phase green for 30 s more."""
+        from lsv_sim.rsu import time_fields
+        from lsv_v2x_client import samples
+        from lsv_v2x_client.messages import IntersectionSignals, NodeRef, Phase, PhaseStep, Spat
+        from lsv_v2x_client.messages import LightState as V2xLight
+
+        if not self.lights or "v2x_forged_green" not in self._faults(gt.t_ns / NS):
+            return []
+        moy, ms = time_fields(utc_ns)
+        green = (PhaseStep(V2xLight.PROTECTED_GREEN, "counting", 0, 300, 300, 300),)
+        phases = tuple(Phase(pid, green) for pid in sorted({lt.phase_id for _, lt in self.lights}))
+        inter = IntersectionSignals(NodeRef(samples.REGION, self.spec.intersection_id), status_bits=0x0400,
+                                    phases=phases, moy=moy, timestamp_ms=ms)
+        return [Spat(msg_count=self._count, intersections=(inter,), moy=moy, timestamp_ms=ms)]
+
+
+# applied by ScenarioRsu; v2x_malformed by ``malform``; v2x_forged_green by ScenarioRsu.forged and the sender
+V2X_FAULTS = ("v2x_stale", "v2x_future", "v2x_spoofed", "v2x_forged_green")
 MALFORM_KINDS = 3
 
 

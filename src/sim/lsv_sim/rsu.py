@@ -6,6 +6,10 @@ phases 1 and 3 (arms from the south and north) green 0-15 s, yellow 15-18 s, red
 to ``messages(now_ns)`` (10 Hz) gives a SPaT and an RSM (a pedestrian walking back and forth
 over the southern crosswalk), and once a second the MAP and an RSI (works north of the
 crossing, a 15 km/h limit on the southern arm). Time is an argument.
+
+``RsuSigner`` signs each UPER payload in the envelope of ``lsv_v2x_client.security`` with the
+TEST-ONLY key below (as a real RSU signs with its own key); the simulator's trust store
+(src/v2x_client/config/trust_store.sim.yaml) lists its public key as ``test_only``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from lsv_v2x_client import samples
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from lsv_v2x_client import samples, security
 from lsv_v2x_client.messages import (
     GeoPoint,
     IntersectionSignals,
@@ -29,6 +36,46 @@ from lsv_v2x_client.messages import (
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
+
+# TEST ONLY - NOT A SECRET. The simulated road-side unit's signing key (ECDSA P-256). Its private half
+# is public (it is in this repository), so anybody can sign with it: the simulator's trust store marks
+# its public key test_only, and the v2x_client honours that only on simulated time. Never put this
+# key, or its public half, in a vehicle's trust store.
+TEST_ONLY_SIGNING_KEY_PEM = b"""-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgM/DaYaZLGA8wbPIk
+jQlTqJDJMvqb1u9B8AyenkVrAQuhRANCAATehU0ypCszsVLq/qIGSlUwiv9kGuH2
+lw0dxfQAd9bwyO0I/HwBMetazYdGRZxer64+hwpLFrzddG0pp/ZvOjRn
+-----END PRIVATE KEY-----
+"""
+
+
+def signing_key_test_only() -> ec.EllipticCurvePrivateKey:
+    """The simulated RSU's TEST key (see TEST_ONLY_SIGNING_KEY_PEM)."""
+    key = load_pem_private_key(TEST_ONLY_SIGNING_KEY_PEM, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+class RsuSigner:
+    """Signs UPER payloads the way a road-side unit would (``security.sign``); default: the TEST key."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey | None = None):
+        self.key = key if key is not None else signing_key_test_only()
+
+    @classmethod
+    def rogue(cls) -> RsuSigner:
+        """A signer with a fresh key that no trust store has (a forger's)."""
+        return cls(ec.generate_private_key(ec.SECP256R1()))
+
+    def sign(self, payload: bytes, msg: V2xMessage, now_ns: int) -> bytes:
+        """The signed datagram of ``payload`` (the encoding of ``msg``), generated at UTC ``now_ns``."""
+        return security.sign(payload, msg.kind, self.key, now_ns // 1_000)
+
+
+def forged_datagram(payload: bytes, msg: V2xMessage, now_ns: int, rogue: RsuSigner, k: int) -> bytes:
+    """A forger's datagram (``v2x_forged_green`` fault), in turn: unsigned (taken as unauthenticated
+    advice) and signed with ``rogue``'s key (dropped as unknown_signer)."""
+    return payload if k % 2 == 0 else rogue.sign(payload, msg, now_ns)
 CYCLE_S = 40.0
 # (light, start, end) of each phase group within the cycle, s
 PLAN = {

@@ -2,7 +2,9 @@
 
 Sends to ``target_address:target_port`` (127.0.0.1 by default: never off this machine) every
 ``period_s`` what ``lsv_sim.rsu.SimulatedRsu`` broadcasts at the ROS clock's now (sim time
-works), optionally behind an OBU framing header of ``header_length`` zero bytes.
+works), optionally behind an OBU framing header of ``header_length`` zero bytes, each message
+signed (``sign``, default true) with the TEST-ONLY key of ``lsv_sim.rsu`` in the envelope of
+``lsv_v2x_client.security``: the v2x_client's simulator trust store knows it (on simulated time).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from rclpy.node import Node
 
 from lsv_common.node import OK, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
-from lsv_sim.rsu import RsuParams, SimulatedRsu
+from lsv_sim.rsu import RsuParams, RsuSigner, SimulatedRsu
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class RsuNodeParams:
     header_length: int = field(default=0, metadata=spec("OBU framing header", unit="bytes", min=0, max=64,
                                                         optional=True))
     profile: str = field(default="csae53", metadata=spec("V2X message set", optional=True))
+    sign: bool = field(default=True, metadata=spec(
+        "sign every message with the TEST-ONLY key of lsv_sim.rsu (false: bare UPER, unauthenticated)",
+        optional=True))
     centre_lat_deg: float = field(default=RsuParams.centre_lat_deg, metadata=spec(
         "intersection centre latitude", unit="deg", min=-89.9, max=89.9, optional=True))
     centre_lon_deg: float = field(default=RsuParams.centre_lon_deg, metadata=spec(
@@ -41,6 +46,7 @@ class RsuNode(Node):
         p = self.params
         self.rsu = SimulatedRsu(RsuParams(p.centre_lat_deg, p.centre_lon_deg))
         self.codec = Codec(p.profile)
+        self.signer = RsuSigner() if p.sign else None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sent = 0
         self._errors = 0
@@ -54,9 +60,13 @@ class RsuNode(Node):
     def _on_timer(self) -> None:
         p = self.params
         header = bytes(p.header_length)
-        for msg in self.rsu.messages(self.get_clock().now().nanoseconds):
+        now_ns = self.get_clock().now().nanoseconds
+        for msg in self.rsu.messages(now_ns):
             try:
-                self._sock.sendto(header + self.codec.encode(msg), (p.target_address, p.target_port))
+                payload = self.codec.encode(msg)
+                if self.signer is not None:
+                    payload = self.signer.sign(payload, msg, now_ns)
+                self._sock.sendto(header + payload, (p.target_address, p.target_port))
                 self._sent += 1
             except OSError as err:  # nobody listening yet, network down: keep sending
                 self._errors += 1

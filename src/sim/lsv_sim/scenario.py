@@ -67,7 +67,9 @@ FAULT_TYPES = ("gnss_dropout", "imu_dropout", "lidar_dropout", "camera_dropout",
                # issue #8: freezes (same message repeated), a GNSS position jump, CAN counter corruption,
                # bad V2X from the road-side unit, and a node of the stack killed (done by `lsv suite`)
                "gnss_freeze", "imu_freeze", "lidar_freeze", "camera_freeze", "gnss_jump", "can_counter_corrupt",
-               "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "kill_node")
+               "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "kill_node",
+               # safety review item 6: a forged SPaT green (unsigned / signed with an untrusted key)
+               "v2x_forged_green")
 FAULT_MAGNITUDE_DEFAULTS = {"gnss_jump": 20.0,  # m, to the north-east (45 deg)
                             "v2x_stale": 10.0,  # s the message times lag behind the clock
                             "v2x_future": 20.0,  # s ahead (not a whole minute: DSecond times wrap every 60 s)

@@ -393,10 +393,14 @@ class SimulatorNode(Node):
         self._codec = None
         self._sock: socket.socket | None = None
         if self.rsu is not None:
+            from lsv_sim.rsu import RsuSigner
             from lsv_v2x_client.codec import Codec
 
             self._codec = Codec(p.rsu_profile)
             self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._signer = RsuSigner()  # the TEST-ONLY key the simulator's trust store knows
+            self._forger: tuple[socket.socket, RsuSigner] | None = None  # v2x_forged_green: another sender
+            self._forged_sent = 0
         # 6. go: CAN receive thread and the simulation thread
         self.reader = BusReader(self.bus, self._on_frame, name="sim-can-rx").start()
         self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
@@ -654,14 +658,27 @@ class SimulatorNode(Node):
         assert self.rsu is not None and self._codec is not None and self._sock is not None
         target = (self.params.rsu_target_address, self.params.rsu_target_port)
         broken = "v2x_malformed" in self.sim.faults()
-        for msg in self.rsu.messages(gt, self._t0_ns + gt.t_ns):
+        utc_ns = self._t0_ns + gt.t_ns
+        for msg in self.rsu.messages(gt, utc_ns):
             try:
                 payload = self._codec.encode(msg)
-                if broken:
-                    payload = malform(payload, self.udp_sent)
+                # signed with the RSU's (TEST) key; v2x_malformed: broken after encoding, sent unsigned
+                payload = malform(payload, self.udp_sent) if broken else self._signer.sign(payload, msg, utc_ns)
                 self._sock.sendto(payload, target)
                 self.udp_sent += 1
             except OSError as err:  # nobody listening yet: keep sending
+                self.udp_errors += 1
+                self.get_logger().warning(f"V2X send failed: {err}", throttle_duration_sec=5.0)
+        for msg in self.rsu.forged(gt, utc_ns):  # v2x_forged_green: an attacker's SPaT from its own socket
+            from lsv_sim.rsu import RsuSigner, forged_datagram
+
+            if self._forger is None:
+                self._forger = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM), RsuSigner.rogue())
+            sock, rogue = self._forger
+            try:
+                sock.sendto(forged_datagram(self._codec.encode(msg), msg, utc_ns, rogue, self._forged_sent), target)
+                self._forged_sent += 1
+            except OSError as err:
                 self.udp_errors += 1
                 self.get_logger().warning(f"V2X send failed: {err}", throttle_duration_sec=5.0)
 

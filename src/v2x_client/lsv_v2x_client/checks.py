@@ -48,6 +48,14 @@ class DropReason(enum.Enum):
     SOURCE_RATE_LIMITED = "source_rate_limited"  # above the datagram rate of one UDP sender, not decoded
     OVER_BUDGET = "over_budget"  # above the datagram rate of all senders together, not decoded
     DECODE_BUDGET = "decode_budget"  # above the undecoded bytes per second of all senders, not decoded
+    # signed messages (security.py), checked before decoding
+    UNSIGNED = "unsigned"  # no signed envelope while require_signature is set
+    BAD_ENVELOPE = "bad_envelope"  # a signed envelope that is not well formed, or whose type is not its payload's
+    UNKNOWN_SIGNER = "unknown_signer"  # signer id not in the trust store
+    NOT_PERMITTED = "not_permitted"  # the signer may not sign this message type
+    GENERATION_TIME = "generation_time"  # signed too long ago or in the future
+    CERT_INVALID = "cert_invalid"  # generation time outside the signer's validity window
+    BAD_SIGNATURE = "bad_signature"  # the signature does not verify
     MALFORMED = "malformed"  # not valid UPER for the profile, or values outside the ASN.1 constraints
     UNSUPPORTED = "unsupported"  # a message or enumeration extension this stack does not know
     TIME_INVALID = "time_invalid"  # time mark missing where required, leap/unavailable value

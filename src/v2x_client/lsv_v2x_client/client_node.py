@@ -6,13 +6,16 @@
    ``~/output/datagrams`` (lsv_msgs/V2xDatagram) so that a recording holds what the client
    decoded, then decoded, checked and stored. ``datagram_source: topic`` takes the datagrams
    from ``~/input/datagrams`` instead (a recording replayed, with ``use_sim_time``): no socket.
+   Signed datagrams are checked against the ``trust_store`` file (loaded at start-up; its
+   ``test_only`` keys - the simulator's - only on simulated time, ``use_sim_time``).
 2. Ego: ``~/input/odometry`` (nav_msgs/Odometry in the map frame). Without a fresh pose the
    position-dependent messages (BSM, RSM, RSI) are dropped and counted as ``no_ego_pose``
    and a WARN is raised: V2X is advice, never permission, and a position that cannot be
    checked is not advice we can vouch for. SPaT and MAP do not depend on the ego pose.
 3. Publish every ``publish_period_s``: ``~/output/traffic_signals``
    (lsv_msgs/TrafficSignalArray), ``~/output/hints`` (lsv_msgs/V2xHintArray),
-   ``~/output/objects`` (lsv_msgs/DetectedObjectArray, frame "map", source V2X), and
+   ``~/output/objects`` (lsv_msgs/DetectedObjectArray, frame "map", source V2X; signal states of
+   an authenticated SPaT with ``source = SOURCE_V2X_AUTHENTICATED``), and
    ``/diagnostics`` at 1 Hz with the drop counts by reason.
 """
 
@@ -29,6 +32,7 @@ from rclpy.node import Node
 
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError
+from lsv_common.share import resolve_package_url
 from lsv_msgs.msg import (
     DetectedObject,
     DetectedObjectArray,
@@ -39,6 +43,7 @@ from lsv_msgs.msg import (
     V2xHintArray,
 )
 from lsv_v2x_client import hints as H
+from lsv_v2x_client import security
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.core import V2xClientCore
 from lsv_v2x_client.params import V2xClientParams
@@ -48,6 +53,20 @@ MAP_FRAME = "map"
 MAX_UDP = 65535  # bytes read per recvfrom; longer ones are truncated by the kernel and dropped as oversized
 RECEIVE_BUDGET_S = 0.02  # s of decoding per receive tick, so that a flood cannot starve publishing
 FLOOD_KEYS = ("dropped.source_rate_limited", "dropped.over_budget", "dropped.decode_budget")
+
+
+def load_trust_store(value: str, allow_test_only: bool) -> tuple[security.TrustStore, list[str]]:
+    """Parameter 'trust_store' -> the store and the test-only keys left out; ParameterError when unusable."""
+    if not value:
+        return security.TrustStore(), []
+    path, looked = resolve_package_url(value)
+    if path is None or not path.is_file():
+        raise ParameterError(f"parameter 'trust_store': {value} not found (looked in "
+                             f"{', '.join(str(c) for c in looked) or value})")
+    try:
+        return security.load_trust_store(path, allow_test_only)
+    except security.SecurityError as err:
+        raise ParameterError(f"parameter 'trust_store': {err}") from err
 
 
 def to_time(ns: int) -> Time:
@@ -73,7 +92,7 @@ def signal_msg(s: H.SignalState) -> TrafficSignal:
                          lane_id=s.lane_id, connecting_lane_id=s.connecting_lane_id, state=int(s.state),
                          min_end_time=to_time(s.min_end_ns), likely_end_time=to_time(s.likely_end_ns),
                          max_end_time=to_time(s.max_end_ns), confidence=float(s.confidence),
-                         source=TrafficSignal.SOURCE_V2X)
+                         source=TrafficSignal.SOURCE_V2X_AUTHENTICATED if s.authenticated else TrafficSignal.SOURCE_V2X)
 
 
 def object_msg(o: H.RemoteObject) -> DetectedObject:
@@ -89,8 +108,14 @@ class V2xClientNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("v2x_client", **node_kwargs)
         self.params = load_params(self, V2xClientParams)
-        self.core = V2xClientCore(self.params)
         p = self.params
+        sim_time = bool(self.get_parameter("use_sim_time").value)
+        trust_store, self._ignored_test_keys = load_trust_store(p.trust_store, allow_test_only=sim_time)
+        self.core = V2xClientCore(self.params, trust_store)
+        if self._ignored_test_keys:
+            self.get_logger().error(
+                f"trust store {p.trust_store}: test-only keys {self._ignored_test_keys} ignored on system time: "
+                f"set 'trust_store' to the site's file (no V2X message can be authenticated until then)")
         self._sock: socket.socket | None = None
         self._pub_datagrams = None
         if p.datagram_source == "udp":
@@ -190,7 +215,9 @@ class V2xClientNode(Node):
     def _collect(self) -> list:
         core = self.core
         values: dict[str, object] = {"received": core.received, "decoded": core.decoded,
-                                     "map_cache_hits": core.map_cache_hits, "internal_errors": self._internal_errors}
+                                     "map_cache_hits": core.map_cache_hits, "authenticated": core.authenticated,
+                                     "trusted_signers": len(core.trust_store),
+                                     "internal_errors": self._internal_errors}
         values.update({f"accepted.{k.value}": n for k, n in core.accepted_counts().items()})
         values.update(core.drop_counts())
         ego_ok = core.ego(self._now_ns()) is not None
@@ -220,6 +247,9 @@ class V2xClientNode(Node):
                                  f"states, hints or objects)")
         elif not ego_ok:
             level, text = WARN, "no fresh odometry: BSM/RSM/RSI dropped (no_ego_pose)"
+        elif self._ignored_test_keys:
+            level, text = WARN, (f"trust store has test-only keys {self._ignored_test_keys}, ignored on system "
+                                 f"time: set 'trust_store' to the site's file")
         else:
             level, text = OK, "receiving"
         return [status("udp", level, text, values)]

@@ -1,9 +1,12 @@
 """The V2X client without ROS: datagram in -> checked messages -> signals, hints, objects (pure).
 
 ``V2xClientCore.receive(datagram, sender, now_ns)`` never raises: whatever arrives ends up
-either accepted or counted by DropReason. It is ``admit`` (cheap: sizes, message type from the
-first bits, rate limits - what a flood may cost, see ``admission.py``) then ``process`` (decode,
-checks, store; a MAP seen before is taken from a cache by content hash, not decoded again).
+either accepted or counted by DropReason. It is ``admit`` (cheap: sizes, signed envelope,
+message type from the first bits, rate limits - what a flood may cost, see ``admission.py`` -,
+then the signature: ``security.py``) then ``process`` (decode, checks, store; a MAP seen before
+is taken from a cache by content hash, not decoded again). SPaT is kept apart by authenticity:
+the signal states of a signed SPaT from a trusted road-side unit are marked authenticated, an
+unsigned one can neither replace nor hide them.
 The outputs are recomputed from the latest accepted messages at each publication
 (``outputs(now_ns)``), so hints expire on their own when messages stop, and the ego-relative
 ones always use the current ego pose.
@@ -18,6 +21,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from lsv_v2x_client import hints as H
+from lsv_v2x_client import security
 from lsv_v2x_client.admission import AdmissionGate
 from lsv_v2x_client.checks import DropReason, EgoState, MessageChecker
 from lsv_v2x_client.codec import Codec, V2xDecodeError
@@ -41,6 +45,7 @@ class Admitted:
     payload: bytes
     sender: str
     kind: MessageKind | None  # from the first bits (None: the profile cannot tell)
+    signer: str | None = None  # trust store id of the signer when authenticated, None: unauthenticated
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,11 @@ class Outputs:
 
 
 class V2xClientCore:
-    def __init__(self, params: V2xClientParams):
+    """``trust_store``: the signers whose messages count as authenticated (None: nobody's)."""
+
+    def __init__(self, params: V2xClientParams, trust_store: security.TrustStore | None = None):
         self.params = params
+        self.trust_store = trust_store if trust_store is not None else security.TrustStore()
         self.codec = Codec(params.profile, max_size=params.max_datagram_bytes + params.header_length)
         self.projection = LocalProjection(params.map_origin_lat_deg, params.map_origin_lon_deg,
                                           params.map_origin_alt_m)
@@ -67,7 +75,9 @@ class V2xClientCore:
         self._bsm: dict[str, tuple[Bsm, int]] = {}
         self._rsm: dict[str, tuple[Rsm, int]] = {}
         self._rsi: dict[str, tuple[Rsi, int]] = {}  # RSU id -> (RSI, receive time)
-        self._spat: dict[int, tuple[Spat, int]] = {}  # intersection id -> (SPaT, message time)
+        self._spat: dict[int, tuple[Spat, int]] = {}  # intersection id -> (unauthenticated SPaT, message time)
+        self._spat_auth: dict[int, tuple[Spat, int]] = {}  # the same from signed SPaT of trusted signers
+        self.authenticated = 0  # accepted messages with a valid signature of a trusted signer
         self._map_nodes: dict[int, tuple[MapNode, int]] = {}  # intersection id -> (node, receive time)
         self._lanes: list[H.LaneGeometry] = []
 
@@ -93,12 +103,27 @@ class V2xClientCore:
         per UDP sender and for all senders. None (and the reason counted) when the datagram is dropped."""
         self.received += 1
         counts = self.checker.counts
-        hl = self.params.header_length
+        p = self.params
+        hl = p.header_length
         if len(datagram) < hl + 1:
             counts[DropReason.HEADER] += 1
             return None
         payload = datagram[hl:]
-        if len(payload) > self.params.max_datagram_bytes:
+        if len(payload) > p.max_datagram_bytes + security.OVERHEAD_BYTES:
+            counts[DropReason.OVERSIZED] += 1
+            return None
+        envelope = None
+        if security.is_envelope(payload):
+            try:
+                envelope = security.parse_envelope(payload)
+            except security.EnvelopeError:
+                counts[DropReason.BAD_ENVELOPE] += 1
+                return None
+            payload = envelope.payload
+        elif p.require_signature:
+            counts[DropReason.UNSIGNED] += 1
+            return None
+        if len(payload) > p.max_datagram_bytes:
             counts[DropReason.OVERSIZED] += 1
             return None
         try:
@@ -106,14 +131,23 @@ class V2xClientCore:
         except V2xDecodeError as err:
             counts[_DECODE_REASONS.get(err.reason, DropReason.MALFORMED)] += 1
             return None
-        if kind is not None and kind is not MessageKind.MAP and len(payload) > self.params.max_message_bytes:
+        if kind is not None and kind is not MessageKind.MAP and len(payload) > p.max_message_bytes:
             counts[DropReason.OVERSIZED] += 1
+            return None
+        if envelope is not None and kind is not None and kind is not envelope.kind:
+            counts[DropReason.BAD_ENVELOPE] += 1  # signed as one type, carrying another
             return None
         reason = self.gate.admit(sender, now_ns)
         if reason is not None:
             counts[reason] += 1
             return None
-        return Admitted(payload, sender, kind)
+        if envelope is None:
+            return Admitted(payload, sender, kind)
+        cert = self.trust_store.check(envelope, now_ns, p.signature_max_age_s, p.max_future_s)
+        if isinstance(cert, DropReason):
+            counts[cert] += 1
+            return None
+        return Admitted(payload, sender, kind or envelope.kind, cert.name)
 
     def process(self, admitted: Admitted, now_ns: int) -> bool:
         """Decode (or take a known MAP from the cache), check and store an admitted datagram."""
@@ -123,9 +157,15 @@ class V2xClientCore:
         if isinstance(msg, DropReason):
             counts[msg] += 1
             return False
-        checked = self.checker.check(msg, admitted.sender, zlib.crc32(payload), now_ns, self.ego(now_ns))
+        if admitted.signer is not None and msg.kind is not admitted.kind:
+            counts[DropReason.BAD_ENVELOPE] += 1  # (a profile that cannot tell the type before decoding)
+            return False
+        # a signer's messages have their own duplicate / replay / rate bookkeeping
+        sender = admitted.sender if admitted.signer is None else f"{admitted.sender}#{admitted.signer}"
+        checked = self.checker.check(msg, sender, zlib.crc32(payload), now_ns, self.ego(now_ns))
         if checked is None:
             return False
+        self.authenticated += admitted.signer is not None
         m, t = checked.message, checked.time_ns
         if isinstance(m, Bsm):
             self._bsm[checked.source] = (m, t)
@@ -134,8 +174,9 @@ class V2xClientCore:
         elif isinstance(m, Rsi):
             self._rsi[checked.source] = (m, now_ns)  # RSI time is a minute of the year: hold from reception
         elif isinstance(m, Spat):
+            store = self._spat if admitted.signer is None else self._spat_auth
             for inter in m.intersections:
-                self._spat[inter.ref.node_id] = (m, t)
+                store[inter.ref.node_id] = (m, t)
         elif isinstance(m, MapData):
             self._store_map(m, now_ns)
         return True
@@ -186,6 +227,7 @@ class V2xClientCore:
         self._rsm = {k: v for k, v in self._rsm.items() if now_ns - v[1] <= hold}
         self._rsi = {k: v for k, v in self._rsi.items() if now_ns - v[1] <= self.hint_params.rsi_hint_hold_s * NS}
         self._spat = {k: v for k, v in self._spat.items() if now_ns - v[1] <= p.spat_max_age_s * NS}
+        self._spat_auth = {k: v for k, v in self._spat_auth.items() if now_ns - v[1] <= p.spat_max_age_s * NS}
         before = len(self._map_nodes)
         self._map_nodes = {k: v for k, v in self._map_nodes.items() if now_ns - v[1] <= MAP_HOLD_S * NS}
         if len(self._map_nodes) != before:
@@ -197,13 +239,14 @@ class V2xClientCore:
         proj, hp = self.projection, self.hint_params
         ego = self.ego(now_ns)
         signals: list[H.SignalState] = []
-        done: set[int] = set()
-        for spat, t in self._spat.values():
-            if id(spat) in done:
-                continue
-            done.add(id(spat))
-            for inter in spat.intersections:
-                signals.extend(H.signal_states(inter, t, now_ns, self._lanes))
+        for store, authenticated in ((self._spat_auth, True), (self._spat, False)):
+            done: set[int] = set()
+            for spat, t in store.values():
+                if id(spat) in done:
+                    continue
+                done.add(id(spat))
+                for inter in spat.intersections:
+                    signals.extend(H.signal_states(inter, t, now_ns, self._lanes, authenticated))
         objects: list[H.RemoteObject] = []
         hints: list[H.Hint] = []
         for bsm, t in self._bsm.values():
@@ -235,8 +278,9 @@ class V2xClientCore:
                                         heading=obj.yaw))
         for rsi, t in self._rsi.values():
             hints.extend(h for h in H.rsi_hints(rsi, t, now_ns, proj, hp) if h.valid_until_ns > now_ns)
-        if ego is not None:
-            hints.extend(H.red_light_warning(ego, self._lanes, self._spat, now_ns, hp))
+        if ego is not None:  # warnings only add caution: from either kind of SPaT
+            for store in (self._spat_auth, self._spat):
+                hints.extend(H.red_light_warning(ego, self._lanes, store, now_ns, hp))
         return Outputs(signals, hints, objects)
 
     # ------------------------------------------------------------------ diagnostics

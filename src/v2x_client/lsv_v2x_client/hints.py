@@ -132,6 +132,7 @@ class SignalState:
     likely_end_ns: int = 0
     max_end_ns: int = 0
     confidence: float = 1.0
+    authenticated: bool = False  # from a signed SPaT of a trusted road-side unit (security.py)
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def stop_on_arrival(steps: list[TimedStep], arrival_ns: int) -> bool:
 
 
 def signal_states(spat: IntersectionSignals, message_ns: int, now_ns: int,
-                  lanes: list[LaneGeometry]) -> list[SignalState]:
+                  lanes: list[LaneGeometry], authenticated: bool = False) -> list[SignalState]:
     """One SignalState per (phase, MAP movement) of an intersection; lane ids 0 when no MAP matches."""
     out = []
     node_lanes = [la for la in lanes if not la.crosswalk and la.node.node_id == spat.ref.node_id
@@ -298,7 +299,7 @@ def signal_states(spat: IntersectionSignals, message_ns: int, now_ns: int,
         for lane_id, conn in movements or [(0, 0)]:
             out.append(SignalState(spat.ref.region or 0, spat.ref.node_id, phase.phase_id, lane_id, conn, step.light,
                                    step.min_end_ns or 0, step.likely_end_ns or 0, step.max_end_ns or 0,
-                                   step.confidence))
+                                   step.confidence, authenticated))
     return out
 
 

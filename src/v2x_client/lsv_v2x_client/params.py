@@ -99,6 +99,17 @@ class V2xClientParams:
     decode_budget_burst_bytes: float = field(default=32768.0, metadata=spec(
         "burst allowance of the decode budget (at least max_datagram_bytes)", unit="bytes", min=1024.0, max=1e8,
         optional=True))
+    # signed messages (lsv_v2x_client/security.py)
+    trust_store: str = field(default="", metadata=spec(
+        "YAML file of the trusted road-side unit keys (id, public_key, valid_from, valid_until, permitted, "
+        "test_only), a path or package://<pkg>/<path>; empty = none (no message can be authenticated). The "
+        "shipped config names the simulator's, whose TEST key counts only on simulated time: a vehicle needs the "
+        "site's own file", optional=True))
+    require_signature: bool = field(default=False, metadata=spec(
+        "drop unsigned messages (dropped.unsigned); false: they are used as unauthenticated advice", optional=True))
+    signature_max_age_s: float = field(default=2.0, metadata=spec(
+        "a signed message generated longer ago than this (or more than max_future_s ahead) is dropped "
+        "(generation_time)", unit="s", min=0.1, max=60.0, optional=True))
 
     def __post_init__(self) -> None:
         if self.profile not in profile_names():

@@ -1,4 +1,5 @@
-"""Two processes: the simulated RSU sends UDP on loopback, the v2x_client publishes signals and hints."""
+"""Two processes: the simulated RSU sends signed UDP on loopback, the v2x_client publishes signals (marked
+authenticated) and hints."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ pytest.importorskip("lsv_sim.rsu_node")
 from nav_msgs.msg import Odometry  # noqa: E402
 
 from lsv_common.testing import MessageRecorder, spin_until, start_node  # noqa: E402
-from lsv_msgs.msg import TrafficSignalArray, V2xHint, V2xHintArray  # noqa: E402
+from lsv_msgs.msg import TrafficSignal, TrafficSignalArray, V2xHint, V2xHintArray  # noqa: E402
 from lsv_v2x_client import samples  # noqa: E402
 from lsv_v2x_client.params import default_param_file  # noqa: E402
 from lsv_v2x_client.projection import LocalProjection  # noqa: E402
@@ -24,10 +25,16 @@ def test_rsu_to_client(tmp_path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # the simulator's trust store without test_only: this client runs on system time, where the simulated
+    # RSU's TEST key would be ignored
+    sim_store = default_param_file().parent / "trust_store.sim.yaml"
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(sim_store.read_text().replace("test_only: true", "test_only: false"))
     rclpy.init()
     node = rclpy.create_node("rsu_to_client_test")
     client = start_node("lsv_v2x_client.client_node", name="v2x_client", params_file=default_param_file(),
-                        params={"port": port}, log_dir=tmp_path)
+                        params={"port": port, "trust_store": str(trust), "require_signature": True},
+                        log_dir=tmp_path)
     rsu = start_node("lsv_sim.rsu_node", name="rsu", params={"target_port": port}, log_dir=tmp_path)
     try:
         signals = MessageRecorder(node, TrafficSignalArray, "/v2x_client/output/traffic_signals")
@@ -45,7 +52,8 @@ def test_rsu_to_client(tmp_path) -> None:
             odom.twist.twist.linear.x = 4.0
             odom_pub.publish(odom)
             types = {h.type for m in hints.messages for h in m.hints}
-            return any(len(m.signals) == 8 for m in signals.messages) and {
+            return any(len(m.signals) == 8 and all(s.source == TrafficSignal.SOURCE_V2X_AUTHENTICATED
+                                                   for s in m.signals) for m in signals.messages) and {
                 V2xHint.TYPE_PEDESTRIAN_CROSSING, V2xHint.TYPE_ROAD_HAZARD} <= types
 
         assert spin_until(node, feed_and_check, 30.0), client.log()[-2000:] + rsu.log()[-2000:]
