@@ -99,6 +99,7 @@ class GateReport:
     jerk_limited: bool = False
     steer_limited: bool = False
     steer_rate_limited: bool = False
+    speed_limited: bool = False  # a positive request cut because the vehicle is above max_speed_mps
 
 
 def _clamp(v: float, lo: float, hi: float) -> float:
@@ -130,8 +131,9 @@ def apply(
             steering_rate_rps=p.max_steer_rate_rps,
         )
     a = _clamp(cmd.acceleration_mps2, -p.max_decel_mps2, p.max_accel_mps2)
-    if speed_mps > p.max_speed_mps:
-        a = min(a, 0.0)
+    speed_limited = speed_mps > p.max_speed_mps and a > 0.0
+    if speed_limited:
+        a = 0.0
     accel_limited = a != cmd.acceleration_mps2
     jerk_limited = False
     dt = max(dt, 0.0)
@@ -159,5 +161,5 @@ def apply(
     return (
         out,
         GateState(a, steer),
-        GateReport(non_finite, accel_limited, jerk_limited, steer_limited, steer_rate_limited),
+        GateReport(non_finite, accel_limited, jerk_limited, steer_limited, steer_rate_limited, speed_limited),
     )

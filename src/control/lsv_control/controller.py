@@ -399,9 +399,13 @@ class Controller:
         cmd = Command(acceleration_mps2=accel, speed_limit_mps=self.gate_p.max_speed_mps, steering_angle_rad=steer,
                       steering_rate_rps=self.gate_p.max_steer_rate_rps, gear=GEAR_DRIVE,
                       parking_brake=parking_brake, enable=True, emergency_stop=False, lights=lights)
+        requested = cmd.acceleration_mps2
         cmd, self.gate, report = command_gate.apply(cmd, self.gate, measured_steer, dt, self.gate_p,
                                                     emergency=state is MrmState.EMERGENCY_STOP,
                                                     speed_mps=speed or 0.0)
+        if state is MrmState.NORMAL and report.speed_limited:
+            # above the speed limit the gate cut a positive request: the integral must not keep it
+            self.long = longitudinal.unwind(self.long, -max(requested, 0.0), dt, self.long_p)
         if p.hill_start_assist and state is MrmState.NORMAL and self.long.state is LongState.DRIVE and standstill:
             # hill-start assist: the jerk-limited request ramps up through zero, where the chassis would
             # release its brake with too little drive force to hold the slope; keep the brake applied until

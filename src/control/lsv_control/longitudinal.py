@@ -130,6 +130,18 @@ class LongitudinalParams:
             max=-0.1,
         )
     )
+    antiwindup_time_s: float = field(
+        default=0.5,
+        metadata=spec(
+            name="longitudinal.antiwindup_time_s",
+            description="above the speed limit the command gate cuts positive requests; the integral unwinds by "
+            "what was cut with this time constant (back-calculation anti-windup; 0 = off)",
+            unit="s",
+            min=0.0,
+            max=10.0,
+            optional=True,
+        ),
+    )
     min_preview_m: float = field(
         default=0.5,
         metadata=spec(
@@ -207,3 +219,17 @@ def update(st: LongStatus, inp: LongInputs, dt: float, p: LongitudinalParams) ->
         integral = min(max(integral + p.ki * err * dt, -p.integral_limit_mps2), p.integral_limit_mps2)
     accel = min(max(ff + p.kp * err + integral, p.min_accel_mps2), p.max_accel_mps2)
     return accel, LongStatus(state, integral)
+
+
+
+def unwind(st: LongStatus, cut_mps2: float, dt: float, p: LongitudinalParams) -> LongStatus:
+    """Back-calculation anti-windup against the command gate's speed limit: ``cut_mps2`` (<= 0) is what the
+    gate removed from a positive request because the vehicle was above the speed limit. The integral, wound
+    up while the vehicle lagged the speed profile at the start (the error is positive for seconds), otherwise
+    kept the request ~0.35 m/s^2 too high at cruise: the gate cut it to 0 above the limit and let it through
+    below, a 1 Hz cycle of +0.15 m/s^2 pulses that lasted as long as the small cruise errors took to unwind
+    it (minutes). It now follows the cut with ``antiwindup_time_s``."""
+    if cut_mps2 >= 0.0 or p.antiwindup_time_s <= 0.0 or st.state is not LongState.DRIVE:
+        return st
+    integral = max(st.integral + cut_mps2 * dt / p.antiwindup_time_s, min(st.integral, 0.0))
+    return LongStatus(st.state, integral)
