@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from lsv_common.paramfile import load_param_file
 from lsv_common.params import ParamField, param_fields
 from lsv_common.share import resolve_package_url
@@ -58,7 +56,6 @@ def _resolved(url: str) -> Path:
 
 
 def test_launch_gives_the_localizer_the_extrinsics_file_the_simulator_reads() -> None:
-    pytest.importorskip("lsv_bringup")
     sim = ROOT / "launch" / "sim.launch.yaml"
     simulator = _launch_node(sim, "simulator")
     localizer = _launch_node(sim, "localizer")

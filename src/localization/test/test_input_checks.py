@@ -139,7 +139,6 @@ def test_unnormalised_initial_pose_quaternion_is_dropped_not_used() -> None:
 
 
 def test_localizer_node_has_no_quaternion_conversion_of_its_own() -> None:
-    pytest.importorskip("rclpy")
     from nav_msgs.msg import Odometry
 
     from lsv_common.geometry import quaternion_from_rpy

@@ -8,20 +8,17 @@ import os
 import socket
 import time
 
-import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import Odometry
+from rclpy.executors import SingleThreadedExecutor
 
-rclpy = pytest.importorskip("rclpy")
-
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from nav_msgs.msg import Odometry  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-
-from lsv_common.testing import MessageRecorder, spin_until  # noqa: E402
-from lsv_msgs.msg import DetectedObjectArray, TrafficSignalArray, V2xHint, V2xHintArray  # noqa: E402
-from lsv_v2x_client import samples, timeref  # noqa: E402
-from lsv_v2x_client.client_node import V2xClientNode  # noqa: E402
-from lsv_v2x_client.codec import Codec  # noqa: E402
-from lsv_v2x_client.projection import LocalProjection  # noqa: E402
+from lsv_common.testing import MessageRecorder, spin_until
+from lsv_msgs.msg import DetectedObjectArray, TrafficSignalArray, V2xHint, V2xHintArray
+from lsv_v2x_client import samples, timeref
+from lsv_v2x_client.client_node import V2xClientNode
+from lsv_v2x_client.codec import Codec
+from lsv_v2x_client.projection import LocalProjection
 
 PARAMS = os.path.join(os.path.dirname(__file__), "..", "config", "v2x_client.param.yaml")
 

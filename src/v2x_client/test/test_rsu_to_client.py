@@ -7,17 +7,15 @@ import math
 import socket
 
 import pytest
+import rclpy
+from nav_msgs.msg import Odometry
 
-rclpy = pytest.importorskip("rclpy")
-pytest.importorskip("lsv_sim.rsu_node")
-
-from nav_msgs.msg import Odometry  # noqa: E402
-
-from lsv_common.testing import MessageRecorder, spin_until, start_node  # noqa: E402
-from lsv_msgs.msg import TrafficSignal, TrafficSignalArray, V2xHint, V2xHintArray  # noqa: E402
-from lsv_v2x_client import samples  # noqa: E402
-from lsv_v2x_client.params import default_param_file  # noqa: E402
-from lsv_v2x_client.projection import LocalProjection  # noqa: E402
+import lsv_sim.rsu_node  # noqa: F401 - the process this test starts
+from lsv_common.testing import MessageRecorder, spin_until, start_node
+from lsv_msgs.msg import TrafficSignal, TrafficSignalArray, V2xHint, V2xHintArray
+from lsv_v2x_client import samples
+from lsv_v2x_client.params import default_param_file
+from lsv_v2x_client.projection import LocalProjection
 
 
 @pytest.mark.slow

@@ -170,7 +170,7 @@ def test_trust_store_file_and_test_only_keys(tmp_path):
 
 
 def test_the_simulators_test_key_is_in_the_simulators_trust_store_as_test_only():
-    rsu = pytest.importorskip("lsv_sim.rsu")
+    from lsv_sim import rsu
     store, ignored = security.load_trust_store(SIM_TRUST_STORE, allow_test_only=True)
     core = V2xClientCore(params_from_yaml(), store)
     msg = dataclasses.replace(spat(red=True))

@@ -6,16 +6,14 @@ import math
 
 import pytest
 
+from lsv_sim import rsu as rsu_mod
 from lsv_v2x_client import samples, timeref
 from lsv_v2x_client.checks import EgoState
 from lsv_v2x_client.core import V2xClientCore
 from lsv_v2x_client.hints import HintType
 from lsv_v2x_client.messages import LightState
-
-rsu_mod = pytest.importorskip("lsv_sim.rsu")
-
-from lsv_v2x_client.params import params_from_yaml  # noqa: E402
-from lsv_v2x_client.projection import LocalProjection  # noqa: E402
+from lsv_v2x_client.params import params_from_yaml
+from lsv_v2x_client.projection import LocalProjection
 
 PROJ = LocalProjection(samples.CENTRE.lat_deg, samples.CENTRE.lon_deg)
 
