@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lsv_common.share import find_package_file
 from lsv_v2x_client.messages import (
     Bsm,
     Connection,
@@ -36,7 +37,6 @@ from lsv_v2x_client.messages import (
     SpeedLimit,
     V2xMessage,
 )
-from lsv_v2x_client.resources import share_dir
 
 ASN1_FILES = ("csae53_2020.asn",)
 PDU = "MessageFrame"
@@ -60,11 +60,8 @@ _LANE_TYPE_BITS = {"vehicle": 8, "crosswalk": 16, "bikeLane": 16, "sidewalk": 16
 
 
 def asn1_dir() -> Path:
-    """Folder holding the .asn files: the source tree (pip -e), else the package's share folder (colcon)."""
-    here = Path(__file__).resolve().parent.parent / "asn1"
-    if here.is_dir():
-        return here
-    return share_dir() / "asn1"
+    """Folder holding the package's .asn files (``lsv_common.share``)."""
+    return find_package_file("lsv_v2x_client", "asn1")
 
 
 # ------------------------------------------------------------------------------ helpers

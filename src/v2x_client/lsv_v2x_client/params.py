@@ -147,11 +147,10 @@ class V2xClientParams:
 
 
 def default_param_file() -> Path:
-    """config/v2x_client.param.yaml of the source tree, else of the installed share folder."""
-    from lsv_v2x_client.resources import share_dir
+    """The package's config/v2x_client.param.yaml (``lsv_common.share``)."""
+    from lsv_common.share import find_package_file
 
-    here = Path(__file__).resolve().parent.parent / "config" / "v2x_client.param.yaml"
-    return here if here.is_file() else share_dir() / "config" / here.name
+    return find_package_file("lsv_v2x_client", "config/v2x_client.param.yaml")
 
 
 def params_from_yaml(path: str | Path | None = None, **changes: Any) -> V2xClientParams:
