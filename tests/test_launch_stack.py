@@ -112,7 +112,8 @@ def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_sigint_to_the_whole_process_group_stops_every_node_with_status_0(ros_node, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_whole_process_group_stops_every_node_with_status_0(ros_node, tmp_path, sig):
     """`ros2 launch`, `timeout` and most supervisors signal the whole process group, often more than once
     (a terminal's Ctrl-C, then the launcher's own SIGINT to each node). Every node of the stack, started
     the way the launch file says in ONE process group, ends with status 0: no abort from a
@@ -131,14 +132,14 @@ def test_a_sigint_to_the_whole_process_group_stops_every_node_with_status_0(ros_
         assert spin_until(ros_node, lambda: set(procs) <= graph_nodes(ros_node), 60.0), graph_nodes(ros_node)
         time.sleep(2.0)  # every node in its steady state: timers, loops and services running
         for _ in range(3):
-            os.killpg(pgid, signal.SIGINT)
+            os.killpg(pgid, sig)
             time.sleep(0.02)
         status = {}
         for name, proc in procs.items():
             try:
                 status[name] = proc.wait(15)
             except subprocess.TimeoutExpired:
-                status[name] = "still running 15 s after SIGINT"
+                status[name] = f"still running 15 s after {sig.name}"
         logs = {spec.fqn: (tmp_path / f"{spec.name}.log").read_text(errors="replace") for spec in plan.nodes}
         assert status == {name: 0 for name in procs}, {n: logs[n][-2000:] for n, s in status.items() if s != 0}
         for name, text in logs.items():
