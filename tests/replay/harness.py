@@ -42,9 +42,14 @@ class NodeUnderTest:
     chained: Mapping[str, str] = field(default_factory=dict)
 
 
+# The recorded planner also had the camera's light states (lsv sim: /sim/ground_truth/visible_signals,
+# not in the bags); the replayed one gets the ground truth of every light in their place. It needs
+# them: the bags' V2X states were recorded before SPaT authentication (SOURCE_V2X: unauthenticated),
+# and an unauthenticated V2X green lets the planner cross only with a camera green.
 PLANNER = NodeUnderTest(
     "lsv_planning.planner_node", "planner", ROOT / "src/planning/config/planner.param.yaml",
     inputs={"~/input/odometry": "/localization/odometry", "~/input/traffic_signals": "/v2x/traffic_signals",
+            "~/input/perceived_signals": "/sim/ground_truth/traffic_signals",
             "~/input/v2x_hints": "/v2x/hints", "~/input/objects": "/sim/ground_truth/objects",
             "~/input/mission_goal": "/planning/mission_goal"},
     outputs={"~/output/trajectory": "/planning/trajectory", "~/output/decision": "/planning/decision"},

@@ -20,7 +20,7 @@ from lsv_msgs.msg import (
     TrajectoryPoint,
     V2xHintArray,
 )
-from lsv_planning.inputs import NS, EgoState, Hint, Signal, Stamped, TrackedObj
+from lsv_planning.inputs import NS, SOURCE_V2X_AUTHENTICATED, EgoState, Hint, Signal, Stamped, TrackedObj
 from lsv_planning.mission import KIND_FROM_MSG, Goal, MissionError
 from lsv_planning.planner import Decision, TrajectoryPoints
 
@@ -49,8 +49,11 @@ def ego_from_odometry(msg: Odometry, receive_ns: int) -> EgoState:
 
 
 def signals_from_msg(msg: TrafficSignalArray, receive_ns: int) -> Stamped:
+    """Only ``source == SOURCE_V2X_AUTHENTICATED`` marks a state authenticated (recordings made before that
+    constant existed carry SOURCE_V2X: unauthenticated)."""
     items = tuple(Signal(int(s.intersection_id), int(s.phase_id), int(s.state), int(s.lanelet_id), int(s.region_id),
-                         time_ns(s.min_end_time), time_ns(s.likely_end_time), time_ns(s.max_end_time))
+                         time_ns(s.min_end_time), time_ns(s.likely_end_time), time_ns(s.max_end_time),
+                         int(s.source) == SOURCE_V2X_AUTHENTICATED)
                   for s in msg.signals)
     return Stamped(time_ns(msg.header.stamp) or receive_ns, items)
 

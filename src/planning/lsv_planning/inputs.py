@@ -23,6 +23,11 @@ STATE_PROTECTED_GREEN = 6
 STATE_YELLOW = 7
 STATE_FLASHING_YELLOW = 8
 
+# lsv_msgs/TrafficSignal SOURCE_*
+SOURCE_V2X = 1  # V2X SPaT, not authenticated
+SOURCE_PERCEPTION = 2
+SOURCE_V2X_AUTHENTICATED = 3  # V2X SPaT signed by a road-side unit in the v2x_client's trust store
+
 # lsv_msgs/V2xHint TYPE_*
 HINT_PEDESTRIAN_CROSSING = 1
 HINT_BLIND_SPOT_OBJECT = 2
@@ -79,6 +84,10 @@ class Signal:
     min_end_ns: int = 0  # 0 = unknown
     likely_end_ns: int = 0
     max_end_ns: int = 0
+    # V2X: signed by a trusted road-side unit (SOURCE_V2X_AUTHENTICATED). Only such a green may take the
+    # vehicle over a stop line without a camera reading (behaviours/traffic_light.py). False by default:
+    # what does not say it is authenticated is not.
+    authenticated: bool = False
 
 
 @dataclass(frozen=True)

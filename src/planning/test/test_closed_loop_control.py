@@ -41,7 +41,7 @@ def test_red_light_and_delivery_with_the_controller_and_chassis():
             o = plant.odometry()
             red = now < RED_UNTIL_S * NS
             sig = Signal(101, 2, STATE_RED if red else STATE_PROTECTED_GREEN,
-                         max_end_ns=int(RED_UNTIL_S * NS) if red else 0)
+                         max_end_ns=int(RED_UNTIL_S * NS) if red else 0, authenticated=True)
             pts, dec = planner.plan(now, PlannerInputs(EgoState(o.x_m, o.y_m, o.yaw_rad, o.speed_mps, now),
                                                        Stamped(now, (sig,)), Stamped(now, ()), Stamped(now, ())))
             state["traj"] = TrajectoryArrays.from_columns(pts.x, pts.y, pts.yaw, pts.v, pts.a, pts.grade)

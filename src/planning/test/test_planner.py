@@ -56,9 +56,14 @@ def run(planner, car, seconds, signals=None, objects=None, hints=None, stop_when
     return trace
 
 
+def v2x_green(intersection: int):
+    """An authenticated V2X green for phase 2 (an unauthenticated one needs a camera green)."""
+    return lambda t: [Signal(intersection, 2, STATE_PROTECTED_GREEN, authenticated=True)]
+
+
 def west_light(red_until):
     return lambda t: [Signal(101, 2, STATE_RED if t < red_until else STATE_PROTECTED_GREEN,
-                             max_end_ns=int(red_until * NS) if t < red_until else 0)]
+                             max_end_ns=int(red_until * NS) if t < red_until else 0, authenticated=True)]
 
 
 # -- missing inputs ------------------------------------------------------------------------------
@@ -158,7 +163,7 @@ def test_v2x_green_never_overrides_an_obstacle(road_map):
     pl = Planner(make_params(), road_map, [DROP])
     car = ToyVehicle(-50.0, -1.75, 0.0, 4.0)
     parked = TrackedObj(5, CLASS_CAR, -20.0, -1.75, 0.0, 0.0, 0.0, 4.0, 1.8, 0.9)
-    trace = run(pl, car, 25.0, signals=lambda t: [Signal(101, 2, STATE_PROTECTED_GREEN)],
+    trace = run(pl, car, 25.0, signals=v2x_green(101),
                 objects=lambda t: [parked])
     x_end, v_end, dec = trace[-1][1], trace[-1][3], trace[-1][4]
     assert v_end == 0.0 and dec.reason == "obstacle" and dec.state == DecisionState.STOPPED
@@ -169,7 +174,7 @@ def test_follows_a_slower_lead_vehicle(road_map):
     pl = Planner(make_params(), road_map, [Goal("far", GoalKind.STOP, 150.0, -1.75, 0.0)])
     car = ToyVehicle(20.0, -1.75, 0.0, 4.0)
     lead = lambda t: [TrackedObj(9, CLASS_CAR, 40.0 + 2.0 * t, -1.75, 0.0, 2.0, 0.0, 4.0, 1.8, 0.9)]  # noqa: E731
-    trace = run(pl, car, 30.0, signals=lambda t: [Signal(103, 2, STATE_PROTECTED_GREEN)], objects=lead)
+    trace = run(pl, car, 30.0, signals=v2x_green(103), objects=lead)
     t, x, _, v, dec = trace[-1]
     gap = (40.0 + 2.0 * t - 2.0) - (x + 2.45)
     assert v == pytest.approx(2.0, abs=0.3) and dec.reason == "lead_vehicle"
@@ -181,7 +186,7 @@ def test_yields_to_a_pedestrian_on_the_crosswalk(road_map):
     pl = Planner(make_params(), road_map, [DROP])
     car = ToyVehicle(-30.0, -1.75, 0.0, 3.0)
     ped = lambda t: [TrackedObj(3, CLASS_PEDESTRIAN, 2.0, -9.0, math.pi, -0.1, 0.0, 0.5, 0.5, 0.9)]  # noqa: E731
-    trace = run(pl, car, 30.0, signals=lambda t: [Signal(101, 2, STATE_PROTECTED_GREEN)], objects=ped)
+    trace = run(pl, car, 30.0, signals=v2x_green(101), objects=ped)
     assert trace[-1][3] == 0.0 and trace[-1][4].reason == "crosswalk"
     cw = trace[-1][4].info["crosswalks"]
     assert cw and cw[0]["crosswalk"] == 3001 and cw[0]["yield"]
@@ -197,7 +202,7 @@ def test_crosswalk_yield_covers_the_whole_carriageway_and_only_it(road_map, x, v
     pl = Planner(make_params(), road_map, [DROP])
     car = ToyVehicle(-30.0, -1.75, 0.0, 3.0)
     ped = lambda t: [TrackedObj(3, CLASS_PEDESTRIAN, x, -9.0, 0.0, vx, 0.0, 0.5, 0.5, 0.9)]  # noqa: E731
-    trace = run(pl, car, 30.0, signals=lambda t: [Signal(101, 2, STATE_PROTECTED_GREEN)], objects=ped)
+    trace = run(pl, car, 30.0, signals=v2x_green(101), objects=ped)
     assert (trace[-1][4].reason == "crosswalk") == holds
     assert (min(y for _, _, y, _, _ in trace) > -7.0) == holds  # held before the crosswalk, or drove over it
 
@@ -213,7 +218,7 @@ def test_pulls_over_for_an_emergency_vehicle_then_resumes(road_map):
         return [Hint(HINT_EMERGENCY_VEHICLE, x, 1.75, int((t + 1.0) * NS), source_id="amb", vx=9.0,
                      time_to_path=0.0 if x < car.x else -1.0)]
 
-    trace = run(pl, car, 30.0, hints=ambulance, signals=lambda t: [Signal(103, 2, STATE_PROTECTED_GREEN)])
+    trace = run(pl, car, 30.0, hints=ambulance, signals=v2x_green(103))
     stopped = [(t, y, d) for t, _, y, v, d in trace if v == 0.0 and d.reason == "emergency_vehicle"]
     assert stopped, "never stopped for the ambulance"
     assert min(y for _, y, _ in stopped) < -1.75 - 0.6  # pulled to the right edge of the lane
@@ -239,7 +244,7 @@ def test_red_light_warning_adds_a_red(road_map):
 
     pl = Planner(make_params(), road_map, [DROP])
     now = NS
-    green = Stamped(now, (Signal(101, 2, STATE_PROTECTED_GREEN),))
+    green = Stamped(now, (Signal(101, 2, STATE_PROTECTED_GREEN, authenticated=True),))
     ego = EgoState(-45.0, -1.75, 0.0, 3.0, now)
     _, dec = pl.plan(now, PlannerInputs(ego, green, Stamped(now, ()), Stamped(now, ())))
     assert dec.info["stop"]["reason"] != "red_light"

@@ -70,6 +70,9 @@ NOW = 1_000 * NS
 
 
 def sig(state, min_end=0.0, likely=0.0, max_end=0.0, **kw):
+    """A V2X state with its timing, from an authenticated SPaT unless said otherwise (an unauthenticated
+    green counts only with a camera green: test_v2x_authentication.py)."""
+    kw.setdefault("authenticated", True)
     f = lambda x: NOW + int(x * NS) if x else 0  # noqa: E731
     return Signal(101, 2, state, min_end_ns=f(min_end), likely_end_ns=f(likely), max_end_ns=f(max_end), **kw)
 

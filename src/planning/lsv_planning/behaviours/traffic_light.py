@@ -20,6 +20,13 @@ perceived light state (the colour now, no timing; only within sight of the head)
 see the same colour the V2X signal alone counts (it adds the timing); where they disagree both
 count, so the more careful one decides (a perceived red stops the vehicle whatever V2X says);
 without V2X the perceived colour decides, a perceived green being green until further notice.
+
+V2X is advice, never permission (``credible_v2x``): a V2X state that would let the vehicle
+proceed - a green, or a yellow that could commit it in the dilemma zone - counts only when it
+is authenticated (a signed SPaT from a road-side unit in the v2x_client's trust store) or the
+camera sees green at that line. Otherwise it is left out: with no other state the line is
+unknown, and the vehicle approaches so that it stops at the line and crosses on a camera green.
+An unauthenticated red or dark state still counts (it can only make the vehicle more careful).
 """
 
 from __future__ import annotations
@@ -96,6 +103,14 @@ def colour(state: int) -> str:
     return "red" if state in RED_STATES else "unknown"
 
 
+def credible_v2x(v2x: list[Signal], perceived: list[Signal]) -> tuple[list[Signal], int]:
+    """The V2X states of one stop line that may count, and how many were left out: an unauthenticated
+    green or yellow counts only when the camera sees green there (a forged SPaT must not be permission)."""
+    confirmed = any(colour(s.state) == "green" for s in perceived)
+    kept = [s for s in v2x if s.authenticated or confirmed or colour(s.state) in ("red", "unknown")]
+    return kept, len(v2x) - len(kept)
+
+
 def fuse(v2x: list[Signal], perceived: list[Signal]) -> list[Signal]:
     """The signals of one stop line from both sources: a perceived signal that shows a colour V2X
     also reports is dropped (V2X has the timing), one that contradicts V2X is kept (all must be
@@ -169,7 +184,8 @@ def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals
             continue  # passed
         from_v2x = [s for s in sigs if matches(la.line, s)]
         from_camera = [s for s in seen if matches(la.line, s)]
-        matched = fuse(from_v2x, from_camera)
+        credible, unconfirmed = credible_v2x(from_v2x, from_camera)
+        matched = fuse(credible, from_camera)
         t_arr = arrival_time_s(max(front_to_line, 0.0), speed, cruise, accel)
         green, changing = green_on_arrival(matched, now_ns, t_arr, time_margin_s)
         # can the vehicle still stop before the line itself? (the stop point keeps margin_m more; a few cm
@@ -182,9 +198,13 @@ def evaluate(lines: Iterable[LineAhead], prev: dict[int, LightDecision], signals
             reason = "red_light" if matched else "unknown_signal"
             stops.append(StopPoint(stop_s, reason, f"stop line {la.line.stop_line_id} (intersection "
                                                    f"{la.line.intersection_id} phase {la.line.phase_id}) states "
-                                                   f"{states or 'none'}"))
+                                                   f"{states or 'none'}"
+                                                   + (f", {unconfirmed} unauthenticated V2X state(s) without a "
+                                                      f"camera green ignored" if unconfirmed else "")))
         sources = [name for name, found in (("v2x", from_v2x), ("camera", from_camera)) if found]
         report.append({"stop_line": la.line.stop_line_id, "intersection_id": la.line.intersection_id,
                        "phase_id": la.line.phase_id, "distance_m": round(front_to_line, 2),
-                       "states": states, "sources": sources, "arrival_s": round(t_arr, 2), "decision": d.value})
+                       "states": states, "sources": sources, "arrival_s": round(t_arr, 2), "decision": d.value,
+                       "v2x_authenticated": any(s.authenticated for s in from_v2x),
+                       "unconfirmed_v2x": unconfirmed})
     return stops, decisions, report
