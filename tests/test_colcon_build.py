@@ -12,7 +12,7 @@ import pytest
 
 from lsv_bringup.launch_file import LaunchLoader
 from lsv_bringup.packages import PackageIndex
-from lsv_common.testing import private_ros_env, spin_until
+from lsv_common.testing import needs_netns, private_ros_env, spin_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,24 +49,19 @@ def test_colcon_builds_the_python_packages_and_launch_files_resolve_against_the_
     assert (install / "share" / "lsv_perception" / "models" / "camera_detector.onnx").is_file()
 
 
-@pytest.mark.slow
-def test_stack_launch_from_a_colcon_install_starts_every_node(colcon_install, ros_node, tmp_path):
-    """Hazard (issue: launch files under ros2 launch): from a colcon install the CAN bridge looked for its chassis
-    YAML under sys.prefix and exited 2. Here the project's launcher runs from the install (its own
-    lsv_bringup, no source workspace), every package and file comes from install/share and install/lib, and
-    every node of stack.launch.yaml reaches the graph and stays up; Ctrl-C ends the launch with status 0."""
-    install = colcon_install
+def _launch_from_install(install: Path, launch_file: Path, args: list[str], ros_node, log_dir: Path) -> None:
+    """Start ``launch_file`` with the launcher of the colcon install (its own lsv_bringup, no source
+    workspace, packages and files from install/share and install/lib), check that every node reaches the
+    graph and stays up, then Ctrl-C: the launch ends with status 0."""
     venv = Path(sys.executable).parent.parent
     site = next((install / "lib").glob("python3*/site-packages"))
     env = {**private_ros_env(), "PYTHONPATH": str(site), "AMENT_PREFIX_PATH": f"{install}{os.pathsep}{venv}"}
     env.pop("LSV_WORKSPACE", None)
-    stack = ROOT / "launch" / "stack.launch.yaml"
     expected = {n.fqn for n in LaunchLoader(PackageIndex(workspace=None, prefixes=[install, venv])).load(
-        stack, {"can_interface": "virtual"}).nodes}
-    assert len(expected) >= 9
-    proc = subprocess.Popen([sys.executable, "-m", "lsv_bringup.cli", "launch", str(stack), "can_interface:=virtual",
-                             "can_channel:=colcon_test", "--log-dir", str(tmp_path / "log")],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        launch_file, dict(a.split(":=", 1) for a in args)).nodes}
+    proc = subprocess.Popen([sys.executable, "-m", "lsv_bringup.cli", "launch", str(launch_file), *args,
+                             "--log-dir", str(log_dir)],
+                            cwd=log_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         def names() -> set[str]:
             return {f"{ns.rstrip('/')}/{n}" for n, ns in ros_node.get_node_names_and_namespaces()}
@@ -74,7 +69,7 @@ def test_stack_launch_from_a_colcon_install_starts_every_node(colcon_install, ro
         assert spin_until(ros_node, lambda: expected <= names(), 60.0), sorted(expected - names())
         spin_until(ros_node, lambda: False, 3.0)  # nodes that die at start-up (a missing file) are gone by now
         assert expected <= names() and proc.poll() is None, sorted(expected - names())
-        logs = {p.stem: p.read_text(errors="replace") for p in (tmp_path / "log").glob("*.log")}
+        logs = {p.stem: p.read_text(errors="replace") for p in log_dir.glob("*.log")}
         starts = [line for text in logs.values() for line in text.splitlines() if line.startswith("--- start #1")]
         assert len(starts) >= len(expected) and all(str(install) in line for line in starts), starts
         proc.send_signal(signal.SIGINT)
@@ -84,3 +79,21 @@ def test_stack_launch_from_a_colcon_install_starts_every_node(colcon_install, ro
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@pytest.mark.slow
+def test_stack_launch_from_a_colcon_install_starts_every_node(colcon_install, ros_node, tmp_path):
+    """Hazard (issue: launch files under ros2 launch): from a colcon install the CAN bridge looked for its chassis
+    YAML under sys.prefix and exited 2. stack.launch.yaml from the install: every node up, Ctrl-C -> 0 (the
+    vehicle's socketcan replaced by python-can's in-process virtual bus)."""
+    _launch_from_install(colcon_install, ROOT / "launch" / "stack.launch.yaml",
+                         ["can_interface:=virtual", "can_channel:=colcon_test"], ros_node, tmp_path / "log")
+
+
+@pytest.mark.slow
+@needs_netns
+def test_sim_launch_from_a_colcon_install_starts_every_node(colcon_install, ros_node, tmp_path):
+    """sim.launch.yaml from the install with its default arguments (the simulator, its maps and scenarios, the
+    chassis DBC on the udp_multicast bus): every node up, Ctrl-C -> 0."""
+    _launch_from_install(colcon_install, ROOT / "launch" / "sim.launch.yaml", [f"report_dir:={tmp_path / 'r'}"],
+                         ros_node, tmp_path / "log")
