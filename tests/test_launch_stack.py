@@ -48,6 +48,14 @@ def test_the_bridge_command_period_is_the_chassis_one_unless_sync_mode_asks_for_
     assert low <= SYNC_CAN_PERIOD_MS < 20.0  # the bridge accepts it
 
 
+def test_the_simulator_hears_the_controllers_mrm_state():
+    """The comfort figures leave out emergency stops: the simulator must listen where the controller
+    publishes its minimal-risk state, in the graph `lsv sim` starts."""
+    plan = LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args([]))
+    remaps = {n.fqn: dict(n.remaps) for n in plan.nodes}
+    assert remaps["/simulator"]["~/input/mrm_state"] == remaps["/controller"]["~/output/state"] == "/control/mrm_state"
+
+
 @pytest.mark.slow
 def test_stack_launch_starts_every_node_and_shuts_down_cleanly(ros_node, launch_graph):
     expected = {n.fqn for n in LaunchLoader().load(STACK, parse_launch_args(STACK_ARGS)).nodes}
@@ -107,6 +115,10 @@ def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path)
         assert topics[topic]["messages"] > 0, topic
     summary = json.loads((report / "summary.json").read_text())  # the scenario's own report
     assert summary["completed"] and summary["duration_s"] == 6.0
+    # real-time mode records the emergency stops too: none here (the ECU's MANUAL before the stack
+    # engaged is not one), so nothing is left out of the ride comfort figures, shown in report.md
+    assert summary["comfort"]["excluded"] == [] and summary["comfort"]["excluded_s"] == 0.0
+    assert "## Ride comfort" in (report / "report.md").read_text()
     assert (report / "trajectory.png").stat().st_size > 0
     assert (report / "report.md").read_text().startswith("# Run report: sim.launch.yaml")
 

@@ -2,7 +2,9 @@
 
 Processes: the simulator node (sync mode, chassis ECU on a udp_multicast CAN bus) and the
 stack's can_bridge; this test is the controller: on every 20 ms tick of /clock it publishes an
-open-loop VehicleCommand (drive off, cruise, brake for the pedestrian) stamped with that tick.
+open-loop VehicleCommand (drive off, cruise, brake for the pedestrian) stamped with that tick,
+and, like the stack's controller, its minimal-risk state on /control/mrm_state (an emergency
+stop from the braking to the standstill, which the comfort figures must leave out).
 The simulator waits at each tick until that command has come back to it as CAN frames from
 the bridge, so the run does not depend on how fast or busy the machine is.
 
@@ -48,6 +50,9 @@ pass: {no_collision: true, goal_reached: true, min_distance_m: 1.0}
 """
 
 
+MRM_STATES = {0: "NORMAL", 5_000_000_000: "EMERGENCY_STOP: test brake", 7_000_000_000: "STOPPED"}  # from t (ns)
+
+
 def command_for(t_ns: int) -> tuple[float, bool]:
     """Open-loop plan: hold 0.5 s, accelerate 1 m/s^2 for 2.5 s, cruise, brake 1.5 m/s^2 from 5 s."""
     t = t_ns / 1e9
@@ -73,6 +78,7 @@ def ros() -> Iterator:
 
 def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
     from rosgraph_msgs.msg import Clock
+    from std_msgs.msg import String
 
     from lsv_common.testing import spin_until, start_node
     from lsv_msgs.msg import VehicleCommand
@@ -86,12 +92,15 @@ def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
                                 "realtime_priority": 0, "use_sim_time": True},
                         remaps={"~/input/command": "/vehicle/command"}, log_dir=tmp_path / f"log{run}")
     pub = node.create_publisher(VehicleCommand, "/vehicle/command", 10)
+    mrm_pub = node.create_publisher(String, "/control/mrm_state", 10)
     sent: list[int] = []
 
     def on_clock(msg: Clock) -> None:
         t_ns = msg.clock.sec * 1_000_000_000 + msg.clock.nanosec - START_UTC_NS
         if t_ns % CONTROL_PERIOD_NS or (sent and sent[-1] >= t_ns):
             return
+        if t_ns in MRM_STATES:  # before the command: the simulator still stands at this tick when it arrives
+            mrm_pub.publish(String(data=MRM_STATES[t_ns]))
         accel, enable = command_for(t_ns)
         cmd = VehicleCommand(mode=VehicleCommand.MODE_ACCELERATION, acceleration_mps2=accel, speed_limit_mps=4.0,
                              steering_angle_rad=0.0, steering_rate_rps=0.5, gear=VehicleCommand.GEAR_DRIVE,
@@ -108,7 +117,8 @@ def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
                              # it over DDS before the gate opens (4 frames were not always enough on a loaded
                              # 2-core machine: a command one step late in one run only made the runs differ)
                              "sync.frames_after_command": 10},
-                     remaps={"~/input/command": "/vehicle/command"}, log_dir=tmp_path / f"log{run}")
+                     remaps={"~/input/command": "/vehicle/command", "~/input/mrm_state": "/control/mrm_state"},
+                     log_dir=tmp_path / f"log{run}")
     try:
         t0 = time.monotonic()
         done = spin_until(node, lambda: not sim.alive(), 120.0, step_s=0.002)
@@ -121,6 +131,7 @@ def run_once(node, tmp_path: Path, run: int, group: str) -> dict:
         bridge.stop()
         node.destroy_subscription(sub)
         node.destroy_publisher(pub)
+        node.destroy_publisher(mrm_pub)
     return json.loads((report / "summary.json").read_text())
 
 
@@ -131,6 +142,14 @@ def test_sync_mode_gives_the_same_summary_twice(ros, tmp_path: Path) -> None:
     # the commands really drove the vehicle (over CAN, through the bridge)...
     assert first["distance_m"] > 5.0, first
     assert first["max_speed_mps"] == pytest.approx(2.5, abs=0.3)
+    # the emergency stop the MRM state announced is left out of the comfort figures, with its
+    # margins: the braking onset at 5 s and the end of the stop (~6.7 s) are not the comfort maximum
+    comfort = first["comfort"]
+    assert comfort["excluded"] == [{"start_s": 5.0, "end_s": 7.0, "cause": "mrm EMERGENCY_STOP: test brake"}]
+    jerk = comfort["longitudinal_jerk_mps3"]
+    assert not 4.8 <= jerk["max_t_s"] <= 7.5, comfort
+    assert 0.0 < jerk["p95"] <= jerk["max"] < first["jerk_mps3"]["max"], (comfort, first["jerk_mps3"])
+    assert comfort["stop_and_go_cycles"] == 0 and comfort["lateral_accel_mps2"]["max"] < 0.05  # straight, one stop
     # ... and both runs are identical to the last digit
     assert (tmp_path / "run1/summary.json").read_bytes() == (tmp_path / "run2/summary.json").read_bytes(), (
         json.dumps(first, indent=1)[:2000], json.dumps(second, indent=1)[:2000])

@@ -215,6 +215,59 @@ def test_report_markdown_links_each_run_and_lists_the_faults(tmp_path: Path) -> 
            "can_bridge: command: WARN sending a braking command (0.40) |" in text
 
 
+def test_comfort_figures_reach_suite_json_and_both_reports(tmp_path: Path) -> None:
+    """From the simulator's own evaluation (a stop from 3 m/s: 1 m/s^3 into 1.5 m/s^2, which ends at
+    once at standstill; one emergency interval later) to the suite row and both report.md files."""
+    import numpy as np
+
+    from lsv_bringup.report import write_report
+    from lsv_sim.comfort import ExcludedInterval
+    from lsv_sim.core import EgoShape, Trace
+    from lsv_sim.evaluation import evaluate, summary_json
+    from lsv_sim.scenario import parse_scenario
+
+    dt, n = 0.01, 600
+    t = np.arange(n) * dt
+    speed, accel = np.zeros(n), np.zeros(n)
+    v = 3.0
+    for k in range(n):
+        accel[k] = -min(max(t[k] - 1.0, 0.0), 1.5) if v > 0.0 else 0.0
+        v = speed[k] = max(v + accel[k] * dt, 0.0)
+    t_stop = t[np.argmax(speed == 0.0)]
+    tr = Trace(0, 0, capacity=n)
+    for k in range(n):
+        tr.append((t[k], float(np.sum(speed[:k]) * dt), 0.0, 0.0, speed[k], accel[k], 0.0, 0.0), np.zeros((0, 4)),
+                  np.zeros(0, np.int8))
+    sc = parse_scenario({"name": "stop", "duration_s": 6, "map": {"world": "synthetic", "bounds_m": [-9, -9, 50, 9]},
+                         "ego": {"start": {"x": 0, "y": 0}}, "pass": {"max_comfort_jerk_mps3": 2.5}}, "stop.yaml")
+    summary = evaluate(sc, tr, EgoShape(), excluded=[ExcludedInterval(5.0, None, "chassis ECU mode FAULT")])
+    spec = _spec(tmp_path)
+    spec.folder.mkdir(parents=True)
+    (spec.folder / "summary.json").write_text(summary_json(summary))
+    (spec.folder / "speed_accel.png").write_bytes(b"png")
+    row = suite.judge(spec, summary, _launch(), 3, {}, False)
+    c = row["comfort"]
+    assert c["jerk_max_mps3"] == pytest.approx(15.0, rel=0.03) and c["jerk_max_t_s"] == pytest.approx(t_stop, abs=0.1)
+    assert c["stop_and_go_cycles"] == 0 and c["lateral_accel_max_mps2"] == 0.0 and c["emergency_intervals"] == 1
+    assert c["emergency_excluded_s"] == pytest.approx(1.2, abs=0.02)  # 5.0 - 0.2 s to the end
+    assert "max_comfort_jerk_mps3 failed (15.0, limit 2.5)" in row["problems"]
+    row["wall_s"] = 10.0
+    data = {"finished_at": "now", "seeds": 1, "jobs": 1, "isolated": True, "wall_s": 10.0, "runs": [row],
+            "totals": {"passed": 0, "failed": 1, "collisions": 0, "violations": 0}}
+    text = suite.markdown(data, tmp_path)
+    assert "## Comfort" in text
+    assert f"| kill_controller | 0 | 15.00 | {c['jerk_max_t_s']:.1f} | 1.00 | 1.50 | 0.00 | 0.00 | 0 | 1.2 | " \
+           "[speed_accel](run/speed_accel.png) |" in text
+    assert json.loads(json.dumps(row))["comfort"] == c  # suite.json carries it
+    _, md = write_report(spec.folder, Path("sim.launch.yaml"), 10.0, 0, [], None, 1.0)
+    run_md = md.read_text()
+    assert "## Ride comfort" in run_md
+    assert f"max_comfort_jerk_mps3: FAIL (limit 2.5 m/s^3) | 15.00 at {c['jerk_max_t_s']:.1f} s |" in run_md
+    assert "| stop-and-go cycles | 0 |" in run_md
+    _, bare = write_report(tmp_path / "plain", Path("stack.launch.yaml"), 1.0, 0, [], None, 1.0)
+    assert "Ride comfort" not in bare.read_text()  # not a simulator run: no section
+
+
 def test_cli_usage_errors(tmp_path: Path) -> None:
     r = subprocess.run(lsv("suite", "--only", "no_such_scenario", "--report", str(tmp_path)), capture_output=True,
                        text=True, timeout=120)

@@ -1,4 +1,5 @@
-"""Run reports: what ran, for how long, what flowed, what the nodes said about their health."""
+"""Run reports: what ran, for how long, what flowed, what the nodes said about their health (and,
+for ``lsv sim``, the scenario's ride comfort from the simulator's summary.json in the same folder)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from lsv_bringup.comfort_report import run_lines
 from lsv_bringup.graph_monitor import LEVELS, GraphSnapshot
 
 
@@ -49,6 +51,7 @@ def write_report(out_dir: Path, launch_file: Path, duration_s: float, exit_statu
     lines += ["", "## Diagnostics", "", "| status | worst | worst message | last |", "|---|---|---|---|"]
     for name, d in diagnostics.items():
         lines.append(f"| {name} | {d['worst']} | {d['worst_message']} | {d['last']} |")
+    lines += run_lines(out_dir / "summary.json")  # lsv sim: the scenario's ride comfort
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsv_bringup.comfort_report import comfort_row, suite_lines
+
 EXIT_USAGE = 2
 _PR_SET_PDEATHSIG = 1  # prctl option: signal the child when the parent dies
 # The CI subset (`make test`, `lsv suite --subset ci`): short fault scenarios only.
@@ -230,6 +232,7 @@ def judge(spec: RunSpec, summary: dict[str, Any] | None, launch: dict[str, Any] 
         "min_distance_m": min(min_d) if min_d else None,
         "goal_reached": s.get("goal_reached"), "distance_m": s.get("distance_m"),
         "checks": s.get("checks", []), "faults": s.get("faults", []), "killed": killed, "crashed": crashes,
+        "comfort": comfort_row(summary),  # ride comfort outside emergency stops (lsv_sim.comfort)
     }
 
 
@@ -431,6 +434,7 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
                      f"{_fmt(r['collisions'])} | {_fmt(r['violations'])} | {_fmt(r['min_distance_m'], nd=2)} | "
                      f"{_fmt(r['goal_reached'])} | {_fmt(r['distance_m'])} | {_fmt(r.get('wall_s'))} | {plots} | "
                      + "; ".join(r["problems"]).replace("|", "/") + " |")
+    lines += suite_lines(rows, report)
     faults = fault_rows(rows)
     if faults:
         lines += ["", "## Faults", "", "Time and distance from the injection to the first standstill after it, "

@@ -2,10 +2,11 @@
 
 ``evaluate(scenario, trace, shape)`` -> a JSON-ready summary: collisions (footprint overlap),
 minimum distance to each actor (footprint to footprint), red-light and stop-line violations,
-crosswalk yield violations, max/mean deceleration and jerk, which goals were reached when,
-and every pass criterion of the scenario with its value. Floats are rounded so that two
-identical runs give byte-identical ``summary.json``. ``write_report`` writes it with the
-plots (trajectory on the map, speed/acceleration/jerk over time, event timeline).
+crosswalk yield violations, max/mean deceleration and jerk, ride comfort outside emergency stops
+(``comfort``, from ``lsv_sim.comfort``), which goals were reached when, and every pass criterion
+of the scenario with its value. Floats are rounded so that two identical runs give
+byte-identical ``summary.json``. ``write_report`` writes it with the plots (trajectory on the
+map, speed/acceleration/jerk over time with the emergency stops, event timeline).
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lsv_sim import comfort as ride
+from lsv_sim.comfort import STANDSTILL_MPS, ExcludedInterval
 from lsv_sim.core import EgoShape, Trace
 from lsv_sim.lights import LightState
 from lsv_sim.scenario import Fault, Scenario
 
-STANDSTILL_MPS = 0.1  # m/s; slower than this counts as stopped / not entering
 STOP_ZONE_M = 3.0  # m; a stop at an unsignalled stop line must happen within this distance before it
 GOAL_STOP_SPEED_MPS = 0.3  # m/s; a stop/park goal is reached at this speed or less within tolerance
-JERK_WINDOW_S = 0.1  # s; acceleration averaged over this window before differentiating
 CONTINUE_MIN_M = 5.0  # m; `continues_safely`: driven at least this far after the injection
 # Text a fault's cause must show in a /diagnostics event after its injection (case-insensitive;
 # None = any non-OK status or fault counter going up). A fault's `expect_diagnostic` overrides it.
@@ -163,10 +165,12 @@ def fault_metrics(faults: tuple[Fault, ...], t: np.ndarray, x: np.ndarray, y: np
 
 
 def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True,
-             diagnostics: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+             diagnostics: list[dict[str, Any]] | None = None,
+             excluded: Sequence[ExcludedInterval] = ()) -> dict[str, Any]:
     """The run's metrics and pass/fail, JSON-ready (see the module docstring). ``completed`` =
     False marks a run stopped before the scenario's end (it then fails). ``diagnostics``: the
-    events of ``core.DiagnosticsLog`` (None = /diagnostics was not observed)."""
+    events of ``core.DiagnosticsLog`` (None = /diagnostics was not observed). ``excluded``: the
+    emergency stops (``lsv_sim.emergency``) left out of the comfort figures."""
     ego, actors, lights = trace.view()
     t, x, y, yaw, speed, accel = (ego[:, i] for i in range(6))
     ego_rect = rectangles(x, y, yaw, shape.length_m, shape.width_m)
@@ -230,9 +234,8 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
             yield_viol.append({"crosswalk": cw.crosswalk_id, "t_s": _r(t[i], 2),
                                "actor": scenario.actors[int(who[i])].actor_id, "speed_mps": _r(speed[i], 3)})
 
-    win = max(1, round(JERK_WINDOW_S / dt))
-    acc_s = np.convolve(accel, np.ones(win) / win, mode="valid") if len(accel) >= win else accel
-    jerk = np.diff(acc_s) / dt if len(acc_s) > 1 else np.zeros(1)
+    jerk = ride.smoothed_rate(accel, dt)  # averaged over JERK_WINDOW_S, as the comfort figures
+    jerk = jerk if len(jerk) else np.zeros(1)
     decel = -accel[accel < -0.05]
     moving = np.abs(jerk) > 1e-6
 
@@ -270,6 +273,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
                               "mean": _r(float(decel.mean()) if len(decel) else 0.0, 3)},
         "jerk_mps3": {"max": _r(float(np.abs(jerk).max()) if len(jerk) else 0.0, 3),
                       "mean": _r(float(np.abs(jerk[moving]).mean()) if moving.any() else 0.0, 3)},
+        "comfort": ride.comfort(t, speed, accel, yaw, excluded),
         "goals": goals,
         "goal_reached": all_reached,
         "time_to_goal_s": goals[-1]["t_s"] if all_reached else None,
@@ -318,6 +322,9 @@ def _checks(scenario: Scenario, s: dict[str, Any]) -> list[dict[str, Any]]:
     if pc.max_jerk_mps3 is not None:
         v = s["jerk_mps3"]["max"]
         add("max_jerk_mps3", v <= pc.max_jerk_mps3, v, pc.max_jerk_mps3)
+    if pc.max_comfort_jerk_mps3 is not None:  # outside emergency stops
+        v = s["comfort"]["longitudinal_jerk_mps3"]["max"]
+        add("max_comfort_jerk_mps3", v <= pc.max_comfort_jerk_mps3, v, pc.max_comfort_jerk_mps3)
     if pc.max_rollback_m is not None:
         add("max_rollback_m", s["rollback_m"] <= pc.max_rollback_m, s["rollback_m"], pc.max_rollback_m)
     for f in s["faults"]:
@@ -359,7 +366,8 @@ def summary_table(summary: dict[str, Any]) -> str:
             ("stop-line violations", str(len(summary["stop_line_violations"])), ""),
             ("crosswalk yield violations", str(len(summary["crosswalk_yield_violations"])), ""),
             ("max deceleration", f"{summary['deceleration_mps2']['max']:.2f} m/s^2", ""),
-            ("max jerk", f"{summary['jerk_mps3']['max']:.2f} m/s^3", "")]
+            ("max jerk", f"{summary['jerk_mps3']['max']:.2f} m/s^3", "all of the run"),
+            *ride.table_rows(summary["comfort"])]
     for aid, md in summary["min_distance_m"].items():
         rows.append((f"min distance {aid}", f"{md['distance_m']:.2f} m", f"at {md['t_s']:.1f} s"))
     for f in summary.get("faults", []):
@@ -449,21 +457,8 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
     fig.savefig(out[-1])
     plt.close(fig)
 
-    fig, axs = plt.subplots(3, 1, figsize=(9, 7), dpi=100, sharex=True)
-    axs[0].plot(t, ego[:, 4])
-    axs[0].set_ylabel("speed [m/s]")
-    axs[1].plot(t, ego[:, 5])
-    axs[1].set_ylabel("accel [m/s^2]")
-    if len(t) > 2:
-        axs[2].plot(t[1:], np.diff(ego[:, 5]) / np.maximum(np.diff(t), 1e-9), lw=0.6)
-    axs[2].set_ylabel("jerk [m/s^3]")
-    axs[2].set_xlabel("time [s]")
-    for a in axs:
-        a.grid(alpha=0.3)
-    fig.tight_layout()
     out.append(folder / "speed_accel.png")
-    fig.savefig(out[-1])
-    plt.close(fig)
+    ride.plot_speed_accel(out[-1], t, ego[:, 4], ego[:, 5], ego[:, 3], ride.intervals_of(summary))
 
     fig, ax = plt.subplots(figsize=(9, 3 + 0.3 * len(scenario.lights)), dpi=100)
     colours = {LightState.RED: "red", LightState.YELLOW: "orange", LightState.GREEN: "green",
@@ -493,11 +488,12 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
 
 def write_report(folder: str | Path, scenario: Scenario, trace: Trace, shape: EgoShape,
                  world: Any | None = None, plots: bool = True, completed: bool = True,
-                 diagnostics: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 diagnostics: list[dict[str, Any]] | None = None,
+                 excluded: Sequence[ExcludedInterval] = ()) -> dict[str, Any]:
     """Evaluate, write ``summary.json`` (first: it is what counts) and the PNG plots into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluate(scenario, trace, shape, completed, diagnostics)
+    summary = evaluate(scenario, trace, shape, completed, diagnostics, excluded)
     (folder / "summary.json").write_text(summary_json(summary))
     if diagnostics is not None:  # arrival times depend on the machine: not in summary.json (byte-identical runs)
         (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=1) + "\n")

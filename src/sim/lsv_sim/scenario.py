@@ -174,6 +174,7 @@ class PassCriteria:
     no_crosswalk_yield_violation: bool = True
     max_decel_mps2: float | None = None
     max_jerk_mps3: float | None = None
+    max_comfort_jerk_mps3: float | None = None  # longitudinal jerk outside emergency stops (evaluation: comfort)
     max_rollback_m: float | None = None  # distance rolled backwards in total
     # fault scenarios (every fault of the scenario, from its injection time at_s)
     stops_within_s: float | None = None  # standstill reached within this time after the injection
@@ -242,7 +243,8 @@ class _Checker:
             self.fail(full, "a finite number", v)
             return default
         if (lo is not None and v < lo) or (hi is not None and v > hi):
-            self.fail(full, f"a number in [{lo}, {hi}]", v)
+            self.fail(full, f"a number in [{lo}, {hi}]" if lo is not None and hi is not None
+                      else f"a number >= {lo}" if lo is not None else f"a number <= {hi}", v)
             return default
         return float(v)
 
@@ -464,8 +466,8 @@ def _pass(ck: _Checker, value: Any) -> PassCriteria:
     m = ck.mapping(value or {}, "pass", ("no_collision", "goal_reached", "max_time_s", "min_distance_m",
                                          "no_red_light_violation", "no_stop_line_violation",
                                          "no_crosswalk_yield_violation", "max_decel_mps2", "max_jerk_mps3",
-                                         "max_rollback_m", "stops_within_s", "max_distance_after_fault_m",
-                                         "continues_safely", "diagnostic_reported"))
+                                         "max_comfort_jerk_mps3", "max_rollback_m", "stops_within_s",
+                                         "max_distance_after_fault_m", "continues_safely", "diagnostic_reported"))
     per_actor: dict[str, float] = {}
     min_all = None
     md = m.get("min_distance_m")
@@ -487,6 +489,7 @@ def _pass(ck: _Checker, value: Any) -> PassCriteria:
         no_crosswalk_yield_violation=ck.boolean(m, "no_crosswalk_yield_violation", "pass", True),
         max_decel_mps2=ck.number(m, "max_decel_mps2", "pass", lo=0.0),
         max_jerk_mps3=ck.number(m, "max_jerk_mps3", "pass", lo=0.0),
+        max_comfort_jerk_mps3=ck.number(m, "max_comfort_jerk_mps3", "pass", lo=0.0),
         max_rollback_m=ck.number(m, "max_rollback_m", "pass", lo=0.0),
         stops_within_s=ck.number(m, "stops_within_s", "pass", lo=0.0),
         max_distance_after_fault_m=ck.number(m, "max_distance_after_fault_m", "pass", lo=0.0),

@@ -13,7 +13,9 @@
    scenario turns V2X on, sends the road-side unit's UPER datagrams to the v2x_client over
    UDP on loopback.
 4. At the end of the scenario writes ``summary.json`` and the plots to ``report_dir``,
-   prints the summary table and, with ``exit_when_done``, exits with status 0.
+   prints the summary table and, with ``exit_when_done``, exits with status 0. The comfort
+   figures leave out the emergency stops (``lsv_sim.emergency``): the stack's MRM state on
+   ``~/input/mrm_state`` and the ECU's mode, recorded at every step in both clock modes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
+from std_msgs.msg import String
 
 from lsv_can_bridge.bus import BusOpenError, BusReader, open_bus
 from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
@@ -50,6 +53,7 @@ from lsv_sim import clock as simclock
 from lsv_sim.chassis_ecu import EcuParams
 from lsv_sim.core import DiagnosticsLog, GroundTruth, ScenarioRsu, SimParams, Simulator, malform
 from lsv_sim.dynamics import VehicleParams
+from lsv_sim.emergency import EmergencyRecorder
 from lsv_sim.evaluation import summary_table, write_report
 from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 
@@ -382,6 +386,9 @@ class SimulatorNode(Node):
         # what the stack says on /diagnostics, in simulated time (the cause of a fault must show there)
         self.diag_log = DiagnosticsLog()
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
+        # emergency stops (the stack's MRM state, the ECU out of AUTO): left out of the comfort figures
+        self.emergency = EmergencyRecorder()
+        self.create_subscription(String, "~/input/mrm_state", self._on_mrm_state, 10)
         # 4. sensors (the world/sensor cores of lsv_sim.sensors)
         self.sensors: SensorSuite | None = None
         try:
@@ -439,6 +446,10 @@ class SimulatorNode(Node):
             with self._lock:
                 self.diag_log.update(t_s, st.name, level, st.message, values)
 
+    def _on_mrm_state(self, msg: String) -> None:
+        with self._lock:
+            self.emergency.on_mrm_state(self.sim.t_s, msg.data)
+
     def _drain(self) -> int:
         """Hand the received frames to the core at the current simulated time; count valid drive frames."""
         with self._lock:
@@ -494,7 +505,10 @@ class SimulatorNode(Node):
                 # cannot change the run
                 self._wait_for_stack(gate_params)
             t1 = time.perf_counter()
+            t_step = self.sim.t_s
             self.sim.step()
+            with self._lock:  # the mode the ECU drove this step with
+                self.emergency.on_ecu_mode(t_step, self.sim.ecu.state.mode)
             self._announce_kills(sync)
             t2 = time.perf_counter()
             if not sync:
@@ -701,8 +715,9 @@ class SimulatorNode(Node):
             folder = Path(p.report_dir)
             with self._lock:
                 diagnostics = list(self.diag_log.events)
+                excluded = self.emergency.intervals()
             self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world,
-                                        completed=completed, diagnostics=diagnostics)
+                                        completed=completed, diagnostics=diagnostics, excluded=excluded)
             (folder / "run_info.txt").write_text(
                 f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
                 f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n"

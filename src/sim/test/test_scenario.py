@@ -100,11 +100,28 @@ def test_every_problem_is_reported_at_once() -> None:
     (lambda d: d["map"].update(world="moon"), "map.world: expected one of ['synthetic', 'district'], got 'moon'"),
     (lambda d: d["ego"]["start"].update(place="depot", x=None), "ego.start.place: expected a place of the map"),
     (lambda d: d.update(seed=-3), "seed: expected an integer >= 0, got -3"),
+    (lambda d: d["pass"].update(max_comfort_jerk_mps3=-1.0),
+     "pass.max_comfort_jerk_mps3: expected a number >= 0.0, got -1.0"),
+    (lambda d: d["pass"].update(max_comfort_jerk_mps3="smooth"),
+     "pass.max_comfort_jerk_mps3: expected a finite number, got 'smooth'"),
 ])
 def test_clear_errors(edit, message: str) -> None:
     d = base()
     edit(d)
     assert message in problems(d)
+
+
+def test_max_comfort_jerk_is_parsed_and_the_normal_scenarios_judge_it() -> None:
+    d = base()
+    assert parse_scenario(d, "x.yaml").pass_criteria.max_comfort_jerk_mps3 is None  # not judged unless asked
+    d["pass"]["max_comfort_jerk_mps3"] = 2.5
+    assert parse_scenario(d, "x.yaml").pass_criteria.max_comfort_jerk_mps3 == 2.5
+    # every normal scenario of the district (not the fault ones, not the synthetic crossing) judges
+    # the ride: 2.5 m/s^3 of longitudinal jerk outside emergency stops at most
+    normal = [p for p in shipped_scenarios() if p.parent == SCENARIO_DIR and p.stem != "crossing_synthetic"]
+    assert len(normal) >= 7
+    assert {p.stem: load_scenario(p).pass_criteria.max_comfort_jerk_mps3 for p in normal} == {
+        p.stem: 2.5 for p in normal}
 
 
 def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
