@@ -11,7 +11,10 @@ import array
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Quaternion
 from sensor_msgs.msg import Image, PointCloud2, PointField
+
+from lsv_common.geometry import quaternion_from_yaw
 
 #: x, y, z, intensity (float32) and ring (uint16): what the simulated lidar publishes.
 POINT_XYZIR = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("intensity", "<f4"), ("ring", "<u2")])
@@ -27,6 +30,12 @@ _FROM_FIELD = {v: k for k, v in _TO_FIELD.items()}
 
 _IMAGE_ENCODINGS = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "mono8": (np.uint8, 1),
                     "mono16": (np.uint16, 1), "32FC1": (np.float32, 1), "16UC1": (np.uint16, 1)}
+
+
+def yaw_quaternion_msg(yaw: float) -> Quaternion:
+    """geometry_msgs/Quaternion of a rotation by ``yaw`` rad about z (reading one back: ``lsv_common.geometry``)."""
+    x, y, z, w = quaternion_from_yaw(yaw)
+    return Quaternion(x=x, y=y, z=z, w=w)
 
 
 class ConversionError(ValueError):

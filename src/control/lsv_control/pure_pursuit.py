@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from lsv_common.geometry import wrap_angle
 from lsv_common.params import spec
-from lsv_control.trajectory import TrajectoryArrays, interpolate, wrap_angle
+from lsv_control.trajectory import TrajectoryArrays, interpolate
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def wrap_angle(a: float) -> float:
-    """Angle wrapped to [-pi, pi)."""
-    return (a + math.pi) % (2.0 * math.pi) - math.pi
+from lsv_common.geometry import wrap_angle
 
 
 @dataclass(frozen=True)

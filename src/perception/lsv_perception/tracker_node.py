@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
-from geometry_msgs.msg import Point, Quaternion
+from geometry_msgs.msg import Point
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 from visualization_msgs.msg import Marker, MarkerArray
 
+from lsv_common.convert import yaw_quaternion_msg
+from lsv_common.geometry import QuaternionError, yaw_of
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
@@ -71,8 +73,17 @@ class TrackerNodeParams:
 # ---------------------------------------------------------------------- conversions
 
 
-def yaw_of(q) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+def _box_row(o) -> tuple:
+    """One object's row; an orientation that is not a rotation (``lsv_common.geometry``) gives a heading-free
+    box: yaw 0 and a square footprint of side = the box's diagonal, which covers it at any heading."""
+    length, width = o.dimensions.x, o.dimensions.y
+    try:
+        yaw = yaw_of(o.pose.orientation)
+    except QuaternionError:
+        yaw, length = 0.0, math.hypot(length, width)
+        width = length
+    return (o.pose.position.x, o.pose.position.y, o.pose.position.z, length, width, o.dimensions.z, yaw,
+            o.classification, o.score, o.source)
 
 
 def measurements_from_msg(msg: DetectedObjectArray) -> Measurements:
@@ -81,9 +92,7 @@ def measurements_from_msg(msg: DetectedObjectArray) -> Measurements:
     n = len(objs)
     if n == 0:
         return Measurements.empty()
-    rows = np.array([(o.pose.position.x, o.pose.position.y, o.pose.position.z, o.dimensions.x, o.dimensions.y,
-                      o.dimensions.z, yaw_of(o.pose.orientation), o.classification, o.score, o.source)
-                     for o in objs], dtype=np.float64)
+    rows = np.array([_box_row(o) for o in objs], dtype=np.float64)
     return Measurements(rows[:, 0:2], rows[:, 2], rows[:, 3:6], rows[:, 6], rows[:, 7].astype(np.int64), rows[:, 8],
                         rows[:, 9].astype(np.int64))
 
@@ -95,10 +104,6 @@ def boxes_2d_from_msg(msg: DetectedObjectArray) -> tuple[np.ndarray, np.ndarray,
     ok = np.isfinite(rows).all(axis=1) & (rows[:, 2] > rows[:, 0]) & (rows[:, 3] > rows[:, 1])
     rows = rows[ok]
     return rows[:, :4], rows[:, 4].astype(np.int64), rows[:, 5]
-
-
-def _quat(yaw: float) -> Quaternion:
-    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
 
 
 def tracks_to_msg(tracks: Tracks, stamp, min_speed_for_heading: float) -> TrackedObjectArray:
@@ -114,7 +119,7 @@ def tracks_to_msg(tracks: Tracks, stamp, min_speed_for_heading: float) -> Tracke
                           age=float(tracks.age_s[i]), hits=min(int(tracks.hits[i]), 65535),
                           confirmed=bool(tracks.state[i] != 0))
         o.pose.pose.position = Point(x=float(x[0]), y=float(x[1]), z=float(tracks.z[i]))
-        o.pose.pose.orientation = _quat(float(tracks.yaw[i]))
+        o.pose.pose.orientation = yaw_quaternion_msg(float(tracks.yaw[i]))
         cov = np.zeros((6, 6))
         cov[:2, :2] = p[:2, :2]
         cov[2, 2] = 0.1  # height: smoothed box centre, roughly

@@ -149,6 +149,22 @@ def test_tracker_node_over_topics(tmp_path: Path) -> None:
         proc.stop()
 
 
+def test_detection_with_a_bad_quaternion_stays_an_obstacle_with_a_heading_free_box() -> None:
+    """Hazard (safety review, quaternions): the tracker read headings with the unchecked formula (a zero
+    quaternion = heading 0, a norm-2 one for 90 deg = 127 deg). Such a box is kept, square, with its diagonal
+    as side: it covers the object at any heading."""
+    from lsv_msgs.msg import DetectedObject, DetectedObjectArray
+    from lsv_perception.tracker_node import measurements_from_msg
+
+    o = DetectedObject(classification=DetectedObject.CLASS_CAR, score=0.7, has_box_3d=True)
+    o.dimensions.x, o.dimensions.y, o.dimensions.z = 4.0, 3.0, 1.5
+    for z, w in ((0.0, 0.0), (math.sqrt(2.0), math.sqrt(2.0))):
+        o.pose.orientation.z, o.pose.orientation.w = z, w
+        m = measurements_from_msg(DetectedObjectArray(objects=[o]))
+        assert len(m) == 1 and m.yaw[0] == 0.0
+        assert m.dims[0, :2].tolist() == pytest.approx([5.0, 5.0])
+
+
 def test_message_conversions_without_a_graph() -> None:
     """DetectedObjectArray -> Measurements (3D boxes only), 2D boxes (bad ones dropped), Tracks ->
     TrackedObjectArray and markers."""

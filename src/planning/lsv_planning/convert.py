@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
-from geometry_msgs.msg import Quaternion
 from nav_msgs.msg import Odometry
 from std_msgs.msg import String
 
-from lsv_common.geometry import QuaternionError, quaternion_from_yaw, yaw_of
+from lsv_common.convert import yaw_quaternion_msg
+from lsv_common.geometry import QuaternionError, yaw_of
 from lsv_msgs.msg import (
     MissionGoal,
     TrackedObjectArray,
@@ -33,11 +33,6 @@ def time_ns(t: Time) -> int:
 
 def to_time(ns: int) -> Time:
     return Time(sec=ns // NS, nanosec=ns % NS) if ns > 0 else Time()
-
-
-def yaw_quaternion(yaw: float) -> Quaternion:
-    x, y, z, w = quaternion_from_yaw(yaw)
-    return Quaternion(x=x, y=y, z=z, w=w)
 
 
 def ego_from_odometry(msg: Odometry, receive_ns: int) -> EgoState:
@@ -117,7 +112,7 @@ def trajectory_msg(points: TrajectoryPoints, stamp: Time) -> Trajectory:
         tp.pose.position.x = float(points.x[i])
         tp.pose.position.y = float(points.y[i])
         tp.pose.position.z = float(points.z[i])
-        tp.pose.orientation = yaw_quaternion(float(points.yaw[i]))
+        tp.pose.orientation = yaw_quaternion_msg(float(points.yaw[i]))
         tp.longitudinal_velocity_mps = float(points.v[i])
         tp.acceleration_mps2 = float(points.a[i])
         tp.curvature = float(points.curvature[i])

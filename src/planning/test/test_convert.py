@@ -11,6 +11,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from nav_msgs.msg import Odometry
 
+from lsv_common.convert import yaw_quaternion_msg
 from lsv_common.geometry import QuaternionError
 from lsv_msgs.msg import (
     MissionGoal,
@@ -31,7 +32,7 @@ from lsv_planning.planner import Decision, TrajectoryPoints
 def test_odometry_and_stamp_fallback():
     m = Odometry()
     m.pose.pose.position.x, m.pose.pose.position.y = 3.0, 4.0
-    m.pose.pose.orientation = convert.yaw_quaternion(0.7)
+    m.pose.pose.orientation = yaw_quaternion_msg(0.7)
     m.twist.twist.linear.x = 2.5
     e = convert.ego_from_odometry(m, 42)
     assert (e.x, e.y, e.speed, e.stamp_ns) == (3.0, 4.0, 2.5, 42) and e.yaw == pytest.approx(0.7)
@@ -51,7 +52,7 @@ def test_signals_hints_objects():
     assert hs.stamp_ns == 5 and hs.items[0].zone.shape == (3, 2) and hs.items[0].valid_until_ns == 3 * NS
     assert hs.items[0].intersection_id == 101
     o = TrackedObject(object_id=7, classification=6, score=0.8)
-    o.pose.pose.orientation = convert.yaw_quaternion(-1.0)
+    o.pose.pose.orientation = yaw_quaternion_msg(-1.0)
     o.velocity.twist.linear.x = 1.5
     o.dimensions.x, o.dimensions.y = 0.6, 0.5
     objs, bad = convert.objects_from_msg(TrackedObjectArray(objects=[o]), 1)
@@ -66,7 +67,7 @@ def test_goal_from_msg():
     g.pose.position.x = 1.0
     goal = convert.goal_from_msg(g)
     assert goal.kind == GoalKind.PATROL and goal.yaw == 0.0 and goal.lanelet_id == 1009  # identity quaternion
-    g.pose.orientation = convert.yaw_quaternion(math.pi / 2)
+    g.pose.orientation = yaw_quaternion_msg(math.pi / 2)
     assert convert.goal_from_msg(g).yaw == pytest.approx(math.pi / 2)
     g.kind = 9
     with pytest.raises(MissionError, match="kind 9"):

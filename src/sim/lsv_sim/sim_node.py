@@ -39,6 +39,7 @@ from std_msgs.msg import String
 from lsv_can_bridge.bus import BusOpenError, BusReader, open_bus
 from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
 from lsv_can_bridge.params import BusParams
+from lsv_common.convert import yaw_quaternion_msg
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_msgs.msg import (
@@ -142,10 +143,6 @@ def _stamp(ns: int) -> object:
     from builtin_interfaces.msg import Time
 
     return Time(sec=int(ns // NS), nanosec=int(ns % NS))
-
-
-def _quat_z(yaw: float) -> tuple[float, float]:
-    return math.sin(yaw / 2.0), math.cos(yaw / 2.0)
 
 
 ACTOR_CLASSES = {"pedestrian": "PEDESTRIAN", "cyclist": "CYCLIST", "car": "CAR", "parked_car": "CAR",
@@ -627,7 +624,7 @@ class SimulatorNode(Node):
             msg.header.stamp = self._now_stamp()
             msg.header.frame_id = "map"
             msg.pose.position.x, msg.pose.position.y = g.pose.x_m, g.pose.y_m
-            msg.pose.orientation.z, msg.pose.orientation.w = _quat_z(g.pose.yaw_rad)
+            msg.pose.orientation = yaw_quaternion_msg(g.pose.yaw_rad)
             self.goal_pub.publish(msg)
 
     def _publish_truth(self, gt: GroundTruth) -> None:
@@ -638,7 +635,7 @@ class SimulatorNode(Node):
         odom.header.frame_id = "map"
         odom.child_frame_id = "base_link"
         odom.pose.pose.position.x, odom.pose.pose.position.y, odom.pose.pose.position.z = vs.x_m, vs.y_m, gt.ego_z_m
-        odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = _quat_z(vs.yaw_rad)
+        odom.pose.pose.orientation = yaw_quaternion_msg(vs.yaw_rad)
         odom.twist.twist.linear.x = vs.speed_mps
         odom.twist.twist.angular.z = vs.yaw_rate_rps
         self.odom_pub.publish(odom)
@@ -652,7 +649,7 @@ class SimulatorNode(Node):
             o = TrackedObject(object_id=k + 1, classification=a.classification, score=1.0, source_mask=0,
                               age=float(gt.t_ns / NS), hits=0, confirmed=True)
             o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z = a.x_m, a.y_m, a.z_m
-            o.pose.pose.orientation.z, o.pose.pose.orientation.w = _quat_z(a.yaw_rad)
+            o.pose.pose.orientation = yaw_quaternion_msg(a.yaw_rad)
             o.velocity.twist.linear.x = a.speed_mps * math.cos(a.yaw_rad)
             o.velocity.twist.linear.y = a.speed_mps * math.sin(a.yaw_rad)
             o.dimensions.x, o.dimensions.y, o.dimensions.z = a.length_m, a.width_m, a.height_m

@@ -21,15 +21,16 @@
 
 from __future__ import annotations
 
-import math
 import socket
 import time
 
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point, Quaternion, Vector3
+from geometry_msgs.msg import Point, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 
+from lsv_common.convert import yaw_quaternion_msg
+from lsv_common.geometry import QuaternionError, yaw_of
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError
 from lsv_common.share import resolve_package_url
@@ -73,10 +74,6 @@ def to_time(ns: int) -> Time:
     return Time(sec=ns // NS, nanosec=ns % NS) if ns > 0 else Time()
 
 
-def yaw_quaternion(yaw: float) -> Quaternion:
-    return Quaternion(z=math.sin(yaw / 2), w=math.cos(yaw / 2))
-
-
 def hint_msg(h: H.Hint) -> V2xHint:
     return V2xHint(type=int(h.type), source_id=h.source_id, hint_id=h.hint_id, position=Point(x=h.x, y=h.y),
                    radius=float(h.radius), zone=[Point(x=x, y=y) for x, y in h.zone],
@@ -99,7 +96,7 @@ def object_msg(o: H.RemoteObject) -> DetectedObject:
     msg = DetectedObject(classification=int(o.classification), score=float(o.score),
                          source=DetectedObject.SOURCE_V2X, has_box_3d=True, has_box_2d=False)
     msg.pose.position = Point(x=o.x, y=o.y, z=o.height / 2)
-    msg.pose.orientation = yaw_quaternion(o.yaw)
+    msg.pose.orientation = yaw_quaternion_msg(o.yaw)
     msg.dimensions = Vector3(x=o.length, y=o.width, z=o.height)
     return msg
 
@@ -132,6 +129,7 @@ class V2xClientNode(Node):
         else:
             self.create_subscription(V2xDatagram, "~/input/datagrams", self._on_datagram, 100)
         self._internal_errors = 0
+        self._bad_odometry = 0  # odometry dropped: its orientation is not a rotation
         self._last_received = self._last_bad = self._last_flood = 0
         self._last_datagram_ns: int | None = None  # ROS clock at the diagnostics report that saw the last one
         self._pub_signals = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
@@ -188,8 +186,13 @@ class V2xClientNode(Node):
 
     # 2. ego
     def _on_odometry(self, msg: Odometry) -> None:
-        q = msg.pose.pose.orientation
-        yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+        try:
+            yaw = yaw_of(msg.pose.pose.orientation)
+        except QuaternionError as err:  # not stored: the ego pose ages, position-dependent messages wait
+            self._bad_odometry += 1
+            self.get_logger().warning(f"odometry dropped: {err} ({self._bad_odometry} so far)",
+                                      throttle_duration_sec=1.0)
+            return
         stamp = msg.header.stamp.sec * NS + msg.header.stamp.nanosec
         self.core.set_ego(EgoState(msg.pose.pose.position.x, msg.pose.pose.position.y, yaw,
                                    max(0.0, msg.twist.twist.linear.x), stamp if stamp > 0 else self._now_ns()))
@@ -217,7 +220,8 @@ class V2xClientNode(Node):
         values: dict[str, object] = {"received": core.received, "decoded": core.decoded,
                                      "map_cache_hits": core.map_cache_hits, "authenticated": core.authenticated,
                                      "trusted_signers": len(core.trust_store),
-                                     "internal_errors": self._internal_errors}
+                                     "internal_errors": self._internal_errors,
+                                     "odometry_bad_orientation": self._bad_odometry}
         values.update({f"accepted.{k.value}": n for k, n in core.accepted_counts().items()})
         values.update(core.drop_counts())
         ego_ok = core.ego(self._now_ns()) is not None

@@ -256,3 +256,21 @@ def test_node_under_a_v2x_flood_warns_and_neither_decodes_nor_records_the_excess
         assert core.drop_counts()["dropped.source_rate_limited"] > core.received // 2
         assert core.decoded <= p.source_burst + p.source_rate_hz * elapsed
         assert recorded.count <= core.decoded  # only what was admitted is recorded
+
+
+def test_ego_odometry_with_a_bad_quaternion_is_dropped_not_read_as_a_heading() -> None:
+    """Hazard (safety review, quaternions): the client read the ego heading with the unchecked formula, so
+    a zero quaternion became heading 0 and position-dependent V2X (BSM, RSM, RSI) was judged against it."""
+    with one_client("v2x_bad_odometry_test") as (node, test, executor, _port):
+        pub = test.create_publisher(Odometry, "/v2x_client/input/odometry", 10)
+        odom = Odometry()
+        odom.header.frame_id = "map"
+        odom.pose.pose.orientation.w = 0.0  # all zero
+        for _ in range(20):
+            pub.publish(odom)
+            executor.spin_once(timeout_sec=0.05)
+        assert node._bad_odometry > 0
+        assert node.core.ego(node.get_clock().now().nanoseconds) is None
+        odom.pose.pose.orientation.w = 1.0
+        assert spin_until(executor, lambda: (pub.publish(odom), node.core.ego(
+            node.get_clock().now().nanoseconds))[1] is not None, 5.0)
