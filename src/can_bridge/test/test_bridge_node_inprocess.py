@@ -8,13 +8,10 @@ import time
 
 import can
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import SingleThreadedExecutor
 
 from lsv_can_bridge import frames
 from lsv_can_bridge.bridge_node import CanBridge
-from lsv_can_bridge.chassis_config import PACKAGE_ROOT
 from lsv_can_bridge.receiver import FrameReceiver
 from lsv_can_bridge.values import GEAR_DRIVE, Status
 from lsv_common.testing import MessageRecorder
@@ -46,19 +43,10 @@ def drive_frames(bridge: CanBridge, bus: can.BusABC, seconds: float, executor, p
     return decoded
 
 
-def test_bridge_node_on_a_virtual_bus(tmp_path) -> None:
-    params = PACKAGE_ROOT / "config" / "can_bridge.param.yaml"
+def test_bridge_node_on_a_virtual_bus(tmp_path, virtual_bridge) -> None:
     log_path = tmp_path / "bus.asc"
-    rclpy.init(args=["--ros-args", "--params-file", str(params), "-p", "bus.interface:=virtual",
-                     "-p", f"bus.channel:={CHANNEL}", "-p", "realtime_priority:=0",
-                     "-p", f"bus_log.path:={log_path}"])
-    peer_bus = can.Bus(interface="virtual", channel=CHANNEL)
-    bridge = CanBridge()
-    peer = rclpy.create_node("can_bridge_test_peer")
-    executor = SingleThreadedExecutor()
-    executor.add_node(bridge)
-    executor.add_node(peer)
-    try:
+    with virtual_bridge(CHANNEL, "can_bridge_test_peer", f"bus_log.path:={log_path}") as (bridge, peer, peer_bus,
+                                                                                          executor):
         pub = peer.create_publisher(VehicleCommand, "/can_bridge/input/command", 10)
         status = MessageRecorder(peer, VehicleStatus, "/can_bridge/output/status")
         diags = MessageRecorder(peer, DiagnosticArray, "/diagnostics")
@@ -120,13 +108,6 @@ def test_bridge_node_on_a_virtual_bus(tmp_path) -> None:
         assert int(values["accepted"]) > 100
         assert int(values["out_of_range"]) > 10 and int(values["VEHICLE_STATUS.out_of_range"]) > 10
         assert all(abs(m.speed_mps) <= 20.0 for m in status.messages)
-    finally:
-        executor.shutdown()
-        bridge.close()
-        bridge.destroy_node()
-        peer.destroy_node()
-        peer_bus.shutdown()
-        rclpy.try_shutdown()
     frames_logged = list(can.LogReader(str(log_path)))
     assert any(m.arbitration_id == 0x101 for m in frames_logged)
     assert any(m.arbitration_id == 0x201 for m in frames_logged)
