@@ -63,6 +63,17 @@ def yaw_pitch_of(q: QuaternionLike, tolerance: float = NORM_TOLERANCE) -> tuple[
     return yaw, pitch
 
 
+def box_heading(q: QuaternionLike, length: float, width: float) -> tuple[float, float, float, bool]:
+    """(yaw, length, width, ok) of an object's box. An orientation that is not a rotation cannot be read,
+    but the object is still there: ok False with yaw 0 and a square footprint of side = the box's diagonal,
+    which covers the box at any heading."""
+    try:
+        return yaw_of(q), length, width, True
+    except QuaternionError:
+        side = math.hypot(length, width)
+        return 0.0, side, side, False
+
+
 def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> tuple[float, float, float, float]:
     """(x, y, z, w) of the rotation yaw about z, then pitch about y, then roll about x (ROS convention)."""
     cr, sr = math.cos(roll / 2.0), math.sin(roll / 2.0)

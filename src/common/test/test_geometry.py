@@ -7,6 +7,7 @@ import pytest
 
 from lsv_common.geometry import (
     QuaternionError,
+    box_heading,
     checked_quaternion,
     quaternion_from_rpy,
     quaternion_from_yaw,
@@ -63,3 +64,8 @@ def test_yaw_quaternion_and_pitch_sign():
                                         (-3 * math.pi / 2, math.pi / 2), (7.0, 7.0 - 2 * math.pi)])
 def test_wrap_angle(a, expected):
     assert wrap_angle(a) == pytest.approx(expected)
+
+
+def test_box_heading_of_a_bad_quaternion_is_a_square_covering_every_heading():
+    assert box_heading(q(*quaternion_from_yaw(0.4)), 4.0, 3.0) == pytest.approx((0.4, 4.0, 3.0, True))
+    assert box_heading(q(0.0, 0.0, 0.0, 0.0), 4.0, 3.0) == (0.0, 5.0, 5.0, False)

@@ -19,7 +19,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from lsv_common.geometry import QuaternionError, yaw_of, yaw_pitch_of
+from lsv_common.geometry import QuaternionError, box_heading, yaw_of, yaw_pitch_of
 from lsv_common.heartbeat import RUN_ID_KEY, RestartTracker
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, level_of, load_params, run_node, status
 from lsv_common.rate import FixedRateLoop, set_realtime_priority
@@ -88,13 +88,8 @@ def objects_from_msg(msg: TrackedObjectArray, received_ns: int) -> tuple[Objects
     bad = 0
     for i, o in enumerate(msg.objects):
         xy[i] = (o.pose.pose.position.x, o.pose.pose.position.y)
-        size[i] = (o.dimensions.x, o.dimensions.y)
-        try:
-            yaw[i] = yaw_of(o.pose.pose.orientation)
-        except QuaternionError:
-            bad += 1
-            yaw[i] = 0.0
-            size[i] = math.hypot(o.dimensions.x, o.dimensions.y)
+        yaw[i], size[i, 0], size[i, 1], ok = box_heading(o.pose.pose.orientation, o.dimensions.x, o.dimensions.y)
+        bad += not ok
     return ObjectsInput(xy, yaw, size, received_ns), bad
 
 

@@ -27,7 +27,7 @@ from sensor_msgs.msg import CameraInfo
 from visualization_msgs.msg import Marker, MarkerArray
 
 from lsv_common.convert import yaw_quaternion_msg
-from lsv_common.geometry import QuaternionError, yaw_of
+from lsv_common.geometry import box_heading
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
@@ -76,12 +76,7 @@ class TrackerNodeParams:
 def _box_row(o) -> tuple:
     """One object's row; an orientation that is not a rotation (``lsv_common.geometry``) gives a heading-free
     box: yaw 0 and a square footprint of side = the box's diagonal, which covers it at any heading."""
-    length, width = o.dimensions.x, o.dimensions.y
-    try:
-        yaw = yaw_of(o.pose.orientation)
-    except QuaternionError:
-        yaw, length = 0.0, math.hypot(length, width)
-        width = length
+    yaw, length, width, _ = box_heading(o.pose.orientation, o.dimensions.x, o.dimensions.y)
     return (o.pose.position.x, o.pose.position.y, o.pose.position.z, length, width, o.dimensions.z, yaw,
             o.classification, o.score, o.source)
 

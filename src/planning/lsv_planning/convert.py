@@ -11,7 +11,7 @@ from nav_msgs.msg import Odometry
 from std_msgs.msg import String
 
 from lsv_common.convert import yaw_quaternion_msg
-from lsv_common.geometry import QuaternionError, yaw_of
+from lsv_common.geometry import QuaternionError, box_heading, yaw_of
 from lsv_msgs.msg import (
     MissionGoal,
     TrackedObjectArray,
@@ -70,13 +70,8 @@ def objects_from_msg(msg: TrackedObjectArray, receive_ns: int) -> tuple[Stamped,
     covers the box at any heading."""
     items, bad = [], 0
     for o in msg.objects:
-        length, width = float(o.dimensions.x), float(o.dimensions.y)
-        try:
-            yaw = yaw_of(o.pose.pose.orientation)
-        except QuaternionError:
-            bad += 1
-            yaw = 0.0
-            length = width = math.hypot(length, width)
+        yaw, length, width, ok = box_heading(o.pose.pose.orientation, float(o.dimensions.x), float(o.dimensions.y))
+        bad += not ok
         items.append(TrackedObj(int(o.object_id), int(o.classification), float(o.pose.pose.position.x),
                                 float(o.pose.pose.position.y), yaw, float(o.velocity.twist.linear.x),
                                 float(o.velocity.twist.linear.y), length, width, float(o.score)))
