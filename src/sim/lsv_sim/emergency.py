@@ -16,8 +16,9 @@ Two sources, each an on/off state with the simulated time of every change:
 
 from __future__ import annotations
 
+from enum import Enum
+
 from lsv_can_bridge.values import STATUS_MODE_AUTO, STATUS_MODE_ESTOP, STATUS_MODE_FAULT, STATUS_MODE_MANUAL
-from lsv_control.mrm import MrmState  # the states the controller publishes (one home)
 from lsv_sim.comfort import ExcludedInterval
 
 ECU_MODE_NAMES = {STATUS_MODE_MANUAL: "MANUAL", STATUS_MODE_AUTO: "AUTO", STATUS_MODE_ESTOP: "ESTOP",
@@ -25,13 +26,23 @@ ECU_MODE_NAMES = {STATUS_MODE_MANUAL: "MANUAL", STATUS_MODE_AUTO: "AUTO", STATUS
 MAX_INTERVALS = 1000  # a flapping source cannot grow the summary without bound
 
 
-def parse_mrm_state(text: str) -> MrmState | None:
-    """The state at the start of a ``/control/mrm_state`` text (None when it names none)."""
+class MrmState(Enum):
+    """The controller's minimal-risk states as published (lsv_control.mrm.MrmState values)."""
+
+    NORMAL = "NORMAL"
+    COMFORTABLE_STOP = "COMFORTABLE_STOP"
+    EMERGENCY_STOP = "EMERGENCY_STOP"
+    STOPPED = "STOPPED"
+    UNKNOWN = "UNKNOWN"
+
+
+def parse_mrm_state(text: str) -> MrmState:
+    """The state at the start of a ``/control/mrm_state`` text (UNKNOWN when it names none)."""
     head = text.strip().split(":", 1)[0].split(" ", 1)[0].strip()
     try:
         return MrmState(head)
     except ValueError:
-        return None
+        return MrmState.UNKNOWN
 
 
 class EmergencyRecorder:
@@ -46,7 +57,7 @@ class EmergencyRecorder:
     def on_mrm_state(self, t_s: float, text: str) -> None:
         """A ``/control/mrm_state`` message received at simulated time ``t_s``."""
         state = parse_mrm_state(text)
-        if state is None:  # not a state we know: the previous one stands
+        if state is MrmState.UNKNOWN:  # not a state we know: the previous one stands
             self.unknown_mrm_texts += 1
             return
         self._set("mrm", state is MrmState.EMERGENCY_STOP, t_s, f"mrm {text.strip()}")

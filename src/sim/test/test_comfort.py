@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from lsv_can_bridge.values import STATUS_MODE_AUTO, STATUS_MODE_ESTOP, STATUS_MODE_FAULT, STATUS_MODE_MANUAL
-from lsv_control.mrm import MrmState
 from lsv_sim.comfort import (
     EXCLUDE_AFTER_S,
     EXCLUDE_BEFORE_S,
@@ -20,7 +19,7 @@ from lsv_sim.comfort import (
     stop_and_go_cycles,
 )
 from lsv_sim.core import EgoShape, Trace
-from lsv_sim.emergency import EmergencyRecorder, parse_mrm_state
+from lsv_sim.emergency import EmergencyRecorder, MrmState, parse_mrm_state
 from lsv_sim.evaluation import evaluate, summary_table, write_report
 from lsv_sim.scenario import parse_scenario
 
@@ -132,7 +131,7 @@ def test_stop_and_go_cycles() -> None:
 def test_the_emergency_recorder_follows_the_mrm_state_and_the_ecu_mode() -> None:
     assert parse_mrm_state("EMERGENCY_STOP: obstacle in the stopping distance") is MrmState.EMERGENCY_STOP
     assert parse_mrm_state("STOPPED (waiting for: odometry stale)") is MrmState.STOPPED
-    assert parse_mrm_state("NORMAL") is MrmState.NORMAL and parse_mrm_state("hello") is None
+    assert parse_mrm_state("NORMAL") is MrmState.NORMAL and parse_mrm_state("hello") is MrmState.UNKNOWN
     rec = EmergencyRecorder()
     rec.on_ecu_mode(0.0, STATUS_MODE_MANUAL)  # before the stack engages: standing on the parking brake
     rec.on_ecu_mode(0.5, STATUS_MODE_AUTO)
