@@ -56,6 +56,52 @@ def test_the_simulator_hears_the_controllers_mrm_state():
     assert remaps["/simulator"]["~/input/mrm_state"] == remaps["/controller"]["~/output/state"] == "/control/mrm_state"
 
 
+ONBOARD = ("/can_bridge", "/v2x_client", "/planner", "/localizer", "/controller", "/camera_detector",
+           "/traffic_light_classifier", "/lidar_detector", "/tracker")
+
+
+def ground_truth_inputs(node) -> list[str]:
+    """Topics under /sim/ground_truth/ that a node of a launch plan is pointed at (remaps or parameters)."""
+    names = [dst for _, dst in node.remaps] + [str(v) for v in node.params.values()]
+    return [name for name in names if name.startswith("/sim/ground_truth/")]
+
+
+def test_lsv_sim_runs_the_whole_onboard_graph_on_its_own_perception_by_default():
+    plan = LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args([]))
+    nodes = {n.fqn: n for n in plan.nodes}
+    assert set(ONBOARD) <= set(nodes)
+    assert {name: ground_truth_inputs(nodes[name]) for name in ONBOARD} == {name: [] for name in ONBOARD}
+    remaps = {name: dict(n.remaps) for name, n in nodes.items()}
+    assert remaps["/planner"]["~/input/objects"] == remaps["/controller"]["~/input/objects"] == "/perception/objects"
+    assert remaps["/planner"]["~/input/perceived_signals"] == "/perception/traffic_signals"
+    assert remaps["/tracker"]["~/input/v2x_objects"] == remaps["/v2x_client"]["~/output/objects"]  # RSM objects
+    sim = nodes["/simulator"].params
+    assert sim["perception"] == "stack" and sim["sensors.lidar"] == sim["sensors.camera"] == "true"
+
+
+@pytest.mark.parametrize("arg", ["oracle:=true", "perception:=false"])
+def test_only_the_oracle_argument_gives_onboard_nodes_ground_truth_and_says_so(arg):
+    plan = LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args([arg]))
+    nodes = {n.fqn: n for n in plan.nodes}
+    assert not {"/camera_detector", "/traffic_light_classifier", "/lidar_detector", "/tracker"} & set(nodes)
+    assert ground_truth_inputs(nodes["/planner"]) == ["/sim/ground_truth/visible_signals",
+                                                      "/sim/ground_truth/objects"]
+    assert ground_truth_inputs(nodes["/controller"]) == ["/sim/ground_truth/objects"]
+    assert nodes["/simulator"].params["perception"] == "oracle"  # written into summary.json
+
+
+def test_lsv_sim_oracle_option_is_the_launch_argument_and_the_default_is_the_stacks_perception(tmp_path):
+    from lsv_bringup.cli import build_parser, sim_launch_arguments
+
+    parser, _ = build_parser()
+    default = sim_launch_arguments(parser.parse_args(["sim"]), tmp_path)
+    oracle = sim_launch_arguments(parser.parse_args(["sim", "--sync", "--oracle"]), tmp_path)
+    assert not [a for a in default if a.startswith(("oracle:=", "perception:="))]
+    assert "oracle:=true" in oracle and "sim_mode:=sync" in oracle
+    plan = LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args(oracle))
+    assert next(n for n in plan.nodes if n.fqn == "/simulator").params["perception"] == "oracle"
+
+
 @pytest.mark.slow
 def test_stack_launch_starts_every_node_and_shuts_down_cleanly(ros_node, launch_graph):
     expected = {n.fqn for n in LaunchLoader().load(STACK, parse_launch_args(STACK_ARGS)).nodes}

@@ -1,7 +1,7 @@
 """``lsv``: the stack's command line (what ``ros2 launch`` and friends do on a full ROS 2).
 
     lsv launch FILE [name:=value ...] [--duration S] [--log-dir DIR] [--report DIR]
-    lsv sim [--scenario FILE|NAME] [--sync] [--report DIR] [--duration S] [--record [DIR]] [name:=value ...]
+    lsv sim [--scenario FILE|NAME] [--sync] [--oracle] [--report DIR] [--duration S] [--record [DIR]] [name:=value ...]
     lsv record [-o DIR] [--storage mcap|sqlite3] [--split-size MB] [--duration S] [topic ...]
     lsv doctor
 """
@@ -90,9 +90,17 @@ def _launch(file: Path, items: list[str], duration: float | None, log_dir: Path 
     return status
 
 
+def sim_launch_arguments(ns: argparse.Namespace, report: Path) -> list[str]:
+    """The launch arguments of launch/sim.launch.yaml for ``lsv sim`` options ``ns``."""
+    scenario = Path(ns.scenario)
+    return [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
+            f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}",
+            *([f"can_command_period_ms:={SYNC_CAN_PERIOD_MS:g}"] if ns.sync else []),
+            *(["oracle:=true"] if ns.oracle else []), *ns.args]
+
+
 def _sim(ns: argparse.Namespace) -> int:
     """``lsv sim``: launch/sim.launch.yaml with the scenario, mode and report folder."""
-    scenario = Path(ns.scenario)
     report = ns.report.resolve()
     if ns.record is not None and ":=" in ns.record:  # `--record name:=value`: a launch argument, not DIR
         ns.args.insert(0, ns.record)
@@ -119,19 +127,18 @@ def _sim(ns: argparse.Namespace) -> int:
         os.environ["ROS_DOMAIN_ID"] = str(middleware.private_domain_id(os.getpid()))
     print(f"lsv sim: ROS domain {os.environ['ROS_DOMAIN_ID']} (set ROS_DOMAIN_ID to choose; "
           "viewers on this machine need the same)")
-    items = [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
-             f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}",
-             *([f"can_command_period_ms:={SYNC_CAN_PERIOD_MS:g}"] if ns.sync else []), *ns.args]
+    items = sim_launch_arguments(ns, report)
     status = _launch(_repo_file("launch", "sim.launch.yaml"), items, ns.duration, ns.log_dir, report, record=bag,
                      topic_stats=ns.topic_stats)
     summary = report / "summary.json"
     if summary.is_file():  # the simulator has printed the summary table (output: screen)
         try:
-            passed = bool(json.loads(summary.read_text())["passed"])
+            result = json.loads(summary.read_text())
+            passed, perception = bool(result["passed"]), str(result["perception"])
         except (KeyError, ValueError) as err:
             print(f"lsv sim: unreadable summary {summary}: {err}", file=sys.stderr)
             return status or 1
-        print(f"lsv sim: scenario {'PASSED' if passed else 'FAILED'}; report in {report}")
+        print(f"lsv sim: scenario {'PASSED' if passed else 'FAILED'} (perception: {perception}); report in {report}")
         if ns.check and not passed and status == 0:
             status = EXIT_SCENARIO_FAILED
     else:
@@ -217,7 +224,8 @@ def _module_commands(sub) -> dict:
     return modules
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The ``lsv`` parser and the commands that live in modules of their own (name -> module)."""
     parser = argparse.ArgumentParser(prog="lsv", description="Low-speed vehicle stack command line.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -234,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="scenario YAML file, or the name of a shipped one (src/sim/scenarios); default: default")
     p.add_argument("--sync", action="store_true",
                    help="synchronous mode: every step waits for the stack's command (deterministic)")
+    p.add_argument("--oracle", action="store_true",
+                   help="for comparison only: the planner and the controller see the simulator's ground truth "
+                        "instead of the stack's own perception (sensors and perception nodes off); the summary "
+                        "says 'perception: oracle'")
     p.add_argument("--duration", type=float, default=None,
                    help="wall-clock upper bound in s (the run ends by itself when the scenario ends)")
     p.add_argument("--topic-stats", action="store_true",
@@ -256,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds (default: until Ctrl-C)")
 
     sub.add_parser("doctor", help="check the environment and say how to fix what is wrong")
-    modules = _module_commands(sub)
+    return parser, _module_commands(sub)
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
     ns = parser.parse_args(argv)
     if ns.command in modules:
         return modules[ns.command].run(ns)

@@ -1,8 +1,12 @@
 """``lsv suite``: every scenario x N seeds in synchronous mode, with fault injection, and a report.
 
     lsv suite [--scenarios DIR] [--seeds N] [--jobs J] [--report DIR] [--subset ci | --only NAME ...] [--resume]
+              [--oracle]
 
-Each run is ``lsv sim --sync --check`` of one scenario document: seed 0 is the file as it is,
+Each run is ``lsv sim --sync --check`` of one scenario document, with the stack's own perception
+in the loop (``--oracle``: the planner and the controller on the simulator's ground truth, for
+comparison; those runs live in ``runs_oracle/`` of the same report folder, and the report of
+either mode shows both side by side when the other's rows exist). Seed 0 is the file as it is,
 seed k >= 1 the document perturbed by ``lsv_sim.scenario.randomize`` (actor trigger times and
 distances, actor positions and speeds, fault times, sensor noise), written as ``scenario.yaml``
 into the run's folder. Every run gets its own network namespace where one can be made (the
@@ -76,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="take the result of a run already in the report folder (row.json) when it ran the same "
                              "scenario document on the same code revision (git tree of src/ and launch/)")
+    parser.add_argument("--oracle", action="store_true",
+                        help="for comparison: every run with the simulator's ground truth instead of the stack's "
+                             "perception (lsv sim --oracle); rows in <report>/runs_oracle")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help=f"wall-clock limit per run (default: {RUN_TIMEOUT_BASE_S:g} s + "
                              f"{RUN_TIMEOUT_PER_SIM_S:g} x the scenario's duration)")
@@ -97,8 +104,13 @@ def scenario_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.yaml") if p.is_file())
 
 
+def runs_folder(report: Path, oracle: bool) -> Path:
+    """Where the runs of one perception mode keep their folders (and ``row.json``)."""
+    return report / ("runs_oracle" if oracle else "runs")
+
+
 def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | None = None,
-              skipped: list[str] | None = None
+              skipped: list[str] | None = None, oracle: bool = False
               ) -> tuple[list[tuple[RunSpec, dict[str, Any], dict[str, Any]]], list[str]]:
     """(run spec, perturbed document, what changed) for every scenario x seed; and the problems
     (unreadable files, names in ``only`` that match nothing). Scenarios the whole stack cannot run
@@ -130,7 +142,7 @@ def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | Non
             kills = tuple((str(f.get("target")), float(f.get("at_s", 0.0))) for f in perturbed.get("faults") or []
                           if isinstance(f, dict) and f.get("type") == "kill_node")
             duration = perturbed.get("duration_s", 60.0)
-            runs.append((RunSpec(name, path, k, report / "runs" / label.replace("/", "_") / f"seed{k}",
+            runs.append((RunSpec(name, path, k, runs_folder(report, oracle) / label.replace("/", "_") / f"seed{k}",
                                  float(duration) if isinstance(duration, (int, float)) else 60.0, kills),
                          perturbed, changes))
     for name in only or ():
@@ -226,7 +238,8 @@ def judge(spec: RunSpec, summary: dict[str, Any] | None, launch: dict[str, Any] 
     min_d = [v["distance_m"] for v in (s.get("min_distance_m") or {}).values() if v.get("distance_m") is not None]
     return {
         "scenario": spec.scenario, "file": str(spec.source), "seed": spec.seed, "folder": str(spec.folder),
-        "passed": not problems, "problems": problems, "exit_status": exit_status, "launcher_status": status,
+        "perception": s.get("perception"), "passed": not problems, "problems": problems,
+        "exit_status": exit_status, "launcher_status": status,
         "collisions": len(s.get("collisions", [])) if summary else None,
         "violations": sum(len(s.get(k, [])) for k in VIOLATION_KEYS) if summary else None,
         "min_distance_m": min(min_d) if min_d else None,
@@ -267,13 +280,14 @@ class Runner:
     repo: Path
     isolate: bool  # wrap every run in its own network namespace
     timeout_s: float | None
+    oracle: bool = False  # ground truth instead of the stack's perception (lsv sim --oracle)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def command(self, spec: RunSpec, slot: Slot) -> list[str]:
         cmd = [sys.executable, "-m", "lsv_bringup.cli", "sim", "--scenario", str(spec.folder / "scenario.yaml"),
                "--sync", "--check", "--report", str(spec.folder), "--log-dir", str(spec.folder / "log"),
-               f"can_channel:={slot.can_channel}", f"v2x_port:={slot.v2x_port}"]
+               *(["--oracle"] if self.oracle else []), f"can_channel:={slot.can_channel}", f"v2x_port:={slot.v2x_port}"]
         if self.isolate:
             cmd = [str(self.repo / "scripts" / "netns_sandbox.sh"), *cmd]
         return cmd
@@ -419,6 +433,9 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
              f"{suite['totals']['failed']} failed; {suite['totals']['collisions']} collision(s), "
              f"{suite['totals']['violations']} violation(s); seeds {suite['seeds']}, jobs {suite['jobs']}, "
              f"{suite['wall_s']:.0f} s wall",
+             f"- perception: {suite.get('perception', 'stack')} "
+             + ("(the stack's own sensors, detectors and tracker)" if suite.get("perception", "stack") == "stack"
+                else "(ground truth given to the planner and the controller; comparison only)"),
              f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}",
              f"- code revision (git trees of src/ and launch/): {suite.get('revision') or 'uncommitted changes'}"
              + (f"; {suite['resumed']} run(s) from an earlier sitting (--resume)" if suite.get("resumed") else ""),
@@ -435,6 +452,8 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
                      f"{_fmt(r['goal_reached'])} | {_fmt(r['distance_m'])} | {_fmt(r.get('wall_s'))} | {plots} | "
                      + "; ".join(r["problems"]).replace("|", "/") + " |")
     lines += suite_lines(rows, report)
+    if suite.get("comparison"):
+        lines += comparison_lines(suite["comparison"])
     faults = fault_rows(rows)
     if faults:
         lines += ["", "## Faults", "", "Time and distance from the injection to the first standstill after it, "
@@ -447,6 +466,55 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
                          f"{_fmt(f['distance_to_standstill_m'], nd=2)} | {_fmt(f['distance_after_injection_m'])} | "
                          f"{(f['diagnostic'] or 'none').replace('|', '/')} ({_fmt(f['diagnostic_delay_s'], nd=2)}) |")
     return "\n".join(lines) + "\n"
+
+
+def finished_rows(folder: Path) -> list[dict[str, Any]]:
+    """The ``row.json`` of every finished run under ``folder`` (the other perception mode's runs)."""
+    rows = (_read_json(p) for p in sorted(folder.glob("*/seed*/row.json")))
+    return [r for r in rows if r is not None]
+
+
+def compare_modes(by_mode: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per scenario and perception mode: runs, passed, collisions, violations, the smallest
+    distance to any actor, and the mean time to standstill after the faults (pure)."""
+    out = []
+    for name in sorted({r["scenario"] for rows in by_mode.values() for r in rows}):
+        entry: dict[str, Any] = {"scenario": name}
+        for mode in ("stack", "oracle"):
+            rows = [r for r in by_mode.get(mode, []) if r["scenario"] == name]
+            if not rows:
+                continue
+            dists = [r["min_distance_m"] for r in rows if r.get("min_distance_m") is not None]
+            stops = [f["time_to_standstill_s"] for r in rows for f in r.get("faults", [])
+                     if f.get("time_to_standstill_s") is not None]
+            entry[mode] = {"runs": len(rows), "passed": sum(bool(r["passed"]) for r in rows),
+                           "collisions": sum(r.get("collisions") or 0 for r in rows),
+                           "violations": sum(r.get("violations") or 0 for r in rows),
+                           "min_distance_m": min(dists) if dists else None,
+                           "mean_time_to_standstill_s": round(sum(stops) / len(stops), 2) if stops else None}
+        out.append(entry)
+    return out
+
+
+def comparison_lines(comparison: list[dict[str, Any]]) -> list[str]:
+    """The ``## Stack perception vs oracle`` section of report.md."""
+    lines = ["", "## Stack perception vs oracle", "",
+             "The same scenarios with the stack's own perception (stack) and with the simulator's ground truth "
+             "given to the planner and the controller (oracle, `lsv suite --oracle`); the other mode's rows are "
+             "whatever its last suite left in this report folder.", "",
+             "| scenario | passed stack | passed oracle | collisions stack / oracle | violations stack / oracle | "
+             "min distance (m) stack / oracle | to standstill (s) stack / oracle |", "|---|---|---|---|---|---|---|"]
+
+    def cell(entry: dict[str, Any], mode: str, key: str, nd: int = 1) -> str:
+        return _fmt(entry[mode][key], nd=nd) if mode in entry else "-"
+
+    for e in comparison:
+        passed = {m: f"{e[m]['passed']}/{e[m]['runs']}" if m in e else "-" for m in ("stack", "oracle")}
+        lines.append(f"| {e['scenario']} | {passed['stack']} | {passed['oracle']} | "
+                     + " | ".join(f"{cell(e, 'stack', k, nd)} / {cell(e, 'oracle', k, nd)}" for k, nd in
+                                  (("collisions", 0), ("violations", 0), ("min_distance_m", 2),
+                                   ("mean_time_to_standstill_s", 2))) + " |")
+    return lines
 
 
 def print_table(suite: dict[str, Any]) -> None:
@@ -500,7 +568,7 @@ def run(ns: argparse.Namespace) -> int:
     report = ns.report.resolve()
     only = list(CI_SUBSET) if ns.subset == "ci" else ns.only
     skipped: list[str] = []
-    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only, skipped)
+    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only, skipped, ns.oracle)
     for line in skipped:
         print(f"lsv suite: skipped {line}", flush=True)
     for p in problems:
@@ -542,11 +610,13 @@ def run(ns: argparse.Namespace) -> int:
         print(f"lsv suite: error: {p}", file=sys.stderr)
     if problems:
         return EXIT_USAGE
-    runner = Runner(repo, isolate, ns.timeout)
+    runner = Runner(repo, isolate, ns.timeout, ns.oracle)
+    mode = "oracle" if ns.oracle else "stack"
     base = os.getpid() % 997
     resumed = sum(r is not None for r in rows)
     print(f"lsv suite: {len(plan)} run(s) ({len({s.source for s, _, _ in plan})} scenario(s) x {ns.seeds} seed(s)), "
-          f"{jobs} at a time, {'each in its own network namespace' if isolate else 'on this network'}; "
+          f"perception: {mode}, {jobs} at a time, "
+          f"{'each in its own network namespace' if isolate else 'on this network'}; "
           + (f"{resumed} taken from earlier runs of revision {revision} (--resume); " if resumed else "")
           + f"report in {report}", flush=True)
     free = list(range(jobs))
@@ -585,7 +655,7 @@ def run(ns: argparse.Namespace) -> int:
         print(f"lsv suite: interrupted: {len(plan) - len(done)} run(s) not run", file=sys.stderr)
     suite = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "scenarios": str(folder), "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
+        "scenarios": str(folder), "perception": mode, "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
         "revision": revision, "resumed": resumed,
         "wall_s": round(time.monotonic() - t0, 1),
         "totals": {"runs": len(done), "passed": sum(r["passed"] for r in done),
@@ -597,11 +667,15 @@ def run(ns: argparse.Namespace) -> int:
         "skipped": skipped,
         "runs": done,
     }
+    other = finished_rows(runs_folder(report, not ns.oracle))
+    if other:
+        suite["comparison"] = compare_modes({mode: done, "oracle" if mode == "stack" else "stack": other})
     report.mkdir(parents=True, exist_ok=True)
-    (report / "suite.json").write_text(json.dumps(suite, indent=2) + "\n")
-    (report / "report.md").write_text(markdown(suite, report))
+    suffix = "_oracle" if ns.oracle else ""
+    (report / f"suite{suffix}.json").write_text(json.dumps(suite, indent=2) + "\n")
+    (report / f"report{suffix}.md").write_text(markdown(suite, report))
     print_table(suite)
     t = suite["totals"]
-    print(f"lsv suite: {t['passed']} of {t['runs']} run(s) passed; {t['collisions']} collision(s), "
-          f"{t['violations']} violation(s); report: {report / 'report.md'}", flush=True)
+    print(f"lsv suite: perception: {mode}; {t['passed']} of {t['runs']} run(s) passed; {t['collisions']} "
+          f"collision(s), {t['violations']} violation(s); report: {report / f'report{suffix}.md'}", flush=True)
     return 0 if t["failed"] == 0 and len(done) == len(plan) else 1

@@ -37,6 +37,12 @@ DEFAULT_DIAGNOSTIC = {
     "v2x_stale": "dropped.stale", "v2x_future": "dropped.future", "v2x_spoofed": "dropped.out_of_range",
     "v2x_malformed": "dropped.malformed",
 }
+# What the onboard planner and controller saw in the run: the stack's own perception (sensors,
+# detectors, tracker) or the simulator's ground truth (`lsv sim --oracle`). The evaluation itself
+# always uses ground truth.
+PERCEPTION_STACK, PERCEPTION_ORACLE = "stack", "oracle"
+PERCEPTION_MODES = {PERCEPTION_STACK: "the stack's own sensors, detectors and tracker",
+                    PERCEPTION_ORACLE: "ground-truth objects and light states (--oracle), not the stack's perception"}
 KILL_DIAGNOSTIC = {"controller": "braking command"}  # kill_node target -> text (default: the target's name)
 
 
@@ -166,11 +172,12 @@ def fault_metrics(faults: tuple[Fault, ...], t: np.ndarray, x: np.ndarray, y: np
 
 def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True,
              diagnostics: list[dict[str, Any]] | None = None,
-             excluded: Sequence[ExcludedInterval] = ()) -> dict[str, Any]:
+             excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK) -> dict[str, Any]:
     """The run's metrics and pass/fail, JSON-ready (see the module docstring). ``completed`` =
     False marks a run stopped before the scenario's end (it then fails). ``diagnostics``: the
     events of ``core.DiagnosticsLog`` (None = /diagnostics was not observed). ``excluded``: the
-    emergency stops (``lsv_sim.emergency``) left out of the comfort figures."""
+    emergency stops (``lsv_sim.emergency``) left out of the comfort figures. ``perception``: what
+    the planner and the controller saw (``PERCEPTION_MODES``), recorded in the summary."""
     ego, actors, lights = trace.view()
     t, x, y, yaw, speed, accel = (ego[:, i] for i in range(6))
     ego_rect = rectangles(x, y, yaw, shape.length_m, shape.width_m)
@@ -259,6 +266,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
     dist = float(np.sum(np.hypot(np.diff(x), np.diff(y)))) if len(x) > 1 else 0.0
     summary: dict[str, Any] = {
         "scenario": scenario.name,
+        "perception": perception,
         "completed": bool(completed),
         "duration_s": _r(float(t[-1]) if len(t) else 0.0, 3),
         "seed": scenario.seed,
@@ -357,6 +365,7 @@ def summary_table(summary: dict[str, Any]) -> str:
     """A plain-text table of the checks and headline numbers (for the console)."""
     rows = [("scenario", summary["scenario"], ""),
             ("result", "PASS" if summary["passed"] else "FAIL", "" if summary["completed"] else "(stopped early)"),
+            ("perception", summary["perception"], PERCEPTION_MODES.get(summary["perception"], "")),
             ("simulated time", f"{summary['duration_s']:.1f} s", ""),
             ("distance driven", f"{summary['distance_m']:.1f} m", ""),
             ("goal reached", str(summary["goal_reached"]),
@@ -489,11 +498,11 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
 def write_report(folder: str | Path, scenario: Scenario, trace: Trace, shape: EgoShape,
                  world: Any | None = None, plots: bool = True, completed: bool = True,
                  diagnostics: list[dict[str, Any]] | None = None,
-                 excluded: Sequence[ExcludedInterval] = ()) -> dict[str, Any]:
+                 excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK) -> dict[str, Any]:
     """Evaluate, write ``summary.json`` (first: it is what counts) and the PNG plots into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluate(scenario, trace, shape, completed, diagnostics, excluded)
+    summary = evaluate(scenario, trace, shape, completed, diagnostics, excluded, perception)
     (folder / "summary.json").write_text(summary_json(summary))
     if diagnostics is not None:  # arrival times depend on the machine: not in summary.json (byte-identical runs)
         (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=1) + "\n")

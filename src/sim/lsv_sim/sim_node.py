@@ -55,7 +55,7 @@ from lsv_sim.chassis_ecu import EcuParams
 from lsv_sim.core import DiagnosticsLog, GroundTruth, ScenarioRsu, SimParams, Simulator, malform
 from lsv_sim.dynamics import VehicleParams
 from lsv_sim.emergency import EmergencyRecorder
-from lsv_sim.evaluation import summary_table, write_report
+from lsv_sim.evaluation import PERCEPTION_MODES, PERCEPTION_STACK, summary_table, write_report
 from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 
 NS = 1_000_000_000
@@ -74,6 +74,10 @@ class SimNodeParams:
         "folder for summary.json and the plots at the end ('' = no report)", optional=True))
     mode: str = field(default="realtime", metadata=spec(
         "clock mode", choices=("realtime", "sync"), optional=True))
+    perception: str = field(default=PERCEPTION_STACK, metadata=spec(
+        "what the stack's planner and controller see, recorded in summary.json: 'stack' (its own perception) or "
+        "'oracle' (this node's ground truth; set by the launch file's oracle argument)",
+        choices=tuple(PERCEPTION_MODES), optional=True))
     realtime_factor: float = field(default=1.0, metadata=spec(
         "real-time mode: simulated seconds per wall second (0 = as fast as possible)", min=0.0, max=100.0,
         optional=True))
@@ -714,9 +718,11 @@ class SimulatorNode(Node):
                 diagnostics = list(self.diag_log.events)
                 excluded = self.emergency.intervals()
             self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world,
-                                        completed=completed, diagnostics=diagnostics, excluded=excluded)
+                                        completed=completed, diagnostics=diagnostics, excluded=excluded,
+                                        perception=p.perception)
             (folder / "run_info.txt").write_text(
-                f"scenario {self.scenario.source}\nmode {p.mode}\nsimulated {self.sim.t_s:.2f} s\n"
+                f"scenario {self.scenario.source}\nmode {p.mode}\nperception {p.perception}\n"
+                f"simulated {self.sim.t_s:.2f} s\n"
                 f"completed {completed}\nreal-time factor {rtf:.3f}\nsync timeouts {self.sync_timeouts}\n"
                 + "wall ms per simulated s: " + ", ".join(f"{k} {1e3 * v / max(self.sim.t_s, 1e-9):.0f}"
                                                           for k, v in self.busy_s.items())

@@ -192,3 +192,8 @@ def test_report_files_and_identical_json(tmp_path: Path) -> None:
     assert not early["completed"] and not early["passed"]
     assert early["checks"][0] == {"name": "completed", "passed": False, "value": 2.99, "limit": 20.0}
     assert "(stopped early)" in summary_table(early)
+    # what the planner and the controller saw is part of the record: the stack's perception unless told
+    assert s1["perception"] == "stack"
+    oracle = write_report(tmp_path / "d", sc, tr, SHAPE, plots=False, perception="oracle")
+    assert json.loads((tmp_path / "d/summary.json").read_text())["perception"] == "oracle"
+    assert any(line.split()[:2] == ["perception", "oracle"] for line in summary_table(oracle).splitlines())
