@@ -268,40 +268,48 @@ def test_comfort_figures_reach_suite_json_and_both_reports(tmp_path: Path) -> No
     assert "Ride comfort" not in bare.read_text()  # not a simulator run: no section
 
 
-def test_oracle_runs_live_apart_and_the_report_compares_both_modes(tmp_path: Path) -> None:
+def test_variants_live_apart_and_the_report_compares_them(tmp_path: Path) -> None:
     files = [SCENARIOS / "faults" / "kill_controller.yaml"]
-    stack_plan, _ = suite.plan_runs(files, 1, tmp_path)
-    oracle_plan, _ = suite.plan_runs(files, 1, tmp_path, oracle=True)
-    stack_spec, oracle_spec = stack_plan[0][0], oracle_plan[0][0]
-    assert stack_spec.folder.parent.parent == tmp_path / "runs"
-    assert oracle_spec.folder.parent.parent == tmp_path / "runs_oracle"
+    specs = {}
+    for variant in ("stack", "oracle", "stack_latency_fixed"):
+        plan, _ = suite.plan_runs(files, 1, tmp_path, variant=variant)
+        specs[variant] = plan[0][0]
+    assert specs["stack"].folder.parent.parent == tmp_path / "runs"
+    assert specs["oracle"].folder.parent.parent == tmp_path / "runs_oracle"
+    assert specs["stack_latency_fixed"].folder.parent.parent == tmp_path / "runs_latency_fixed"
+    assert suite.variant_name(True, "none") == "oracle" and suite.variant_name(False, "fixed") == "stack_latency_fixed"
     slot = suite.Slot(0, 1)
-    assert "--oracle" in suite.Runner(REPO, False, None, oracle=True).command(oracle_spec, slot)
-    assert "--oracle" not in suite.Runner(REPO, False, None).command(stack_spec, slot)
+    assert "--oracle" in suite.Runner(REPO, False, None, oracle=True).command(specs["oracle"], slot)
+    command = suite.Runner(REPO, False, None, latency="fixed").command(specs["stack_latency_fixed"], slot)
+    assert command[command.index("--latency") + 1] == "fixed" and "--oracle" not in command
+    assert "--latency" not in suite.Runner(REPO, False, None).command(specs["stack"], slot)
 
-    def row(spec, mode, passed, dist, stop_s):
+    def row(variant, passed, dist, stop_s):
+        spec = specs[variant]
         checks = [{"name": "min_distance_m.a", "passed": passed, "value": dist, "limit": 1.5}]
-        summary = {"passed": passed, "perception": mode, "collisions": [], "checks": checks,
+        summary = {"passed": passed, "perception": variant.split("_")[0], "collisions": [], "checks": checks,
                    "min_distance_m": {"a": {"distance_m": dist}},
-                   "faults": [{"type": "kill_node", "target": "controller", "time_to_standstill_s": stop_s}]}
+                   "faults": [{"type": "kill_node", "target": "controller", "time_to_standstill_s": stop_s,
+                               "distance_to_standstill_m": 2 * stop_s}]}
         r = suite.judge(spec, summary, {"nodes": [], "exit_status": 0}, 0, {"controller": {"pid": 1}}, False)
         spec.folder.mkdir(parents=True, exist_ok=True)
         (spec.folder / "row.json").write_text(json.dumps(r))
         return r
 
-    stack_row = row(stack_spec, "stack", False, 0.8, 2.5)
-    row(oracle_spec, "oracle", True, 3.0, 1.5)
+    stack_row = row("stack", False, 0.8, 2.5)
+    row("oracle", True, 3.0, 1.5)
+    row("stack_latency_fixed", True, 2.0, 2.0)
     assert stack_row["perception"] == "stack" and not stack_row["passed"]
-    other = suite.finished_rows(suite.runs_folder(tmp_path, True))
-    assert [r["perception"] for r in other] == ["oracle"]
-    comparison = suite.compare_modes({"stack": [stack_row], "oracle": other})
-    assert comparison == [{"scenario": "kill_controller",
-                           "stack": {"runs": 1, "passed": 0, "collisions": 0, "violations": 0,
-                                     "min_distance_m": 0.8, "mean_time_to_standstill_s": 2.5},
-                           "oracle": {"runs": 1, "passed": 1, "collisions": 0, "violations": 0,
-                                      "min_distance_m": 3.0, "mean_time_to_standstill_s": 1.5}}]
+    others = suite.other_variants(tmp_path, "stack")
+    assert sorted(others) == ["oracle", "stack_latency_fixed"]
+    comparison = suite.compare_variants({"stack": [stack_row], **others})
+    assert comparison[0]["stack"] == {"runs": 1, "passed": 0, "collisions": 0, "violations": 0, "min_distance_m": 0.8,
+                                      "mean_time_to_standstill_s": 2.5, "mean_distance_to_standstill_m": 5.0}
+    assert comparison[0]["oracle"]["passed"] == 1 and comparison[0]["stack_latency_fixed"]["min_distance_m"] == 2.0
     text = "\n".join(suite.comparison_lines(comparison))
-    assert "| kill_controller | 0/1 | 1/1 | 0 / 0 | 0 / 0 | 0.80 / 3.00 | 2.50 / 1.50 |" in text
+    assert "(each cell: stack / oracle / stack_latency_fixed)" in text
+    assert ("| kill_controller | 0/1 / 1/1 / 1/1 | 0 / 0 / 0 | 0 / 0 / 0 | 0.80 / 3.00 / 2.00 | 2.50 / 1.50 / 2.00 | "
+            "5.00 / 3.00 / 4.00 |") in text
 
 
 def test_cli_usage_errors(tmp_path: Path) -> None:

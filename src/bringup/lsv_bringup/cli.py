@@ -1,7 +1,8 @@
 """``lsv``: the stack's command line (what ``ros2 launch`` and friends do on a full ROS 2).
 
     lsv launch FILE [name:=value ...] [--duration S] [--log-dir DIR] [--report DIR]
-    lsv sim [--scenario FILE|NAME] [--sync] [--oracle] [--report DIR] [--duration S] [--record [DIR]] [name:=value ...]
+    lsv sim [--scenario FILE|NAME] [--sync] [--oracle] [--latency none|fixed|measured] [--report DIR]
+            [--duration S] [--record [DIR]] [name:=value ...]
     lsv record [-o DIR] [--storage mcap|sqlite3] [--split-size MB] [--duration S] [topic ...]
     lsv doctor
 """
@@ -26,6 +27,7 @@ from lsv_common import middleware
 EXIT_USAGE = 2
 EXIT_SCENARIO_FAILED = 3
 PROGRESS_PERIOD_S = 5.0  # s between the progress lines of `lsv record`
+LATENCY_MODES = ("none", "fixed", "measured")  # lsv_common.latency.MODES (not imported: no rclpy needed here)
 SYNC_CAN_PERIOD_MS = 5.0  # ms, the bridge's command frames in sync mode (launch/sim.launch.yaml says why)
 
 
@@ -96,7 +98,8 @@ def sim_launch_arguments(ns: argparse.Namespace, report: Path) -> list[str]:
     return [f"scenario:={scenario.resolve() if scenario.exists() else ns.scenario}",
             f"sim_mode:={'sync' if ns.sync else 'realtime'}", f"report_dir:={report}",
             *([f"can_command_period_ms:={SYNC_CAN_PERIOD_MS:g}"] if ns.sync else []),
-            *(["oracle:=true"] if ns.oracle else []), *ns.args]
+            *(["oracle:=true"] if ns.oracle else []),
+            *([f"output_delay:={ns.latency}"] if ns.latency != "none" else []), *ns.args]
 
 
 def _sim(ns: argparse.Namespace) -> int:
@@ -246,6 +249,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                    help="for comparison only: the planner and the controller see the simulator's ground truth "
                         "instead of the stack's own perception (sensors and perception nodes off); the summary "
                         "says 'perception: oracle'")
+    p.add_argument("--latency", choices=LATENCY_MODES, default="none",
+                   help="synchronous mode: hold the planner's and perception's outputs back in simulated time by "
+                        "each node's configured latency (fixed) or its measured compute time (measured); "
+                        "default: none")
     p.add_argument("--duration", type=float, default=None,
                    help="wall-clock upper bound in s (the run ends by itself when the scenario ends)")
     p.add_argument("--topic-stats", action="store_true",

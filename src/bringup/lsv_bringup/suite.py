@@ -1,12 +1,15 @@
 """``lsv suite``: every scenario x N seeds in synchronous mode, with fault injection, and a report.
 
     lsv suite [--scenarios DIR] [--seeds N] [--jobs J] [--report DIR] [--subset ci | --only NAME ...] [--resume]
-              [--oracle]
+              [--oracle] [--latency none|fixed|measured]
 
 Each run is ``lsv sim --sync --check`` of one scenario document, with the stack's own perception
-in the loop (``--oracle``: the planner and the controller on the simulator's ground truth, for
-comparison; those runs live in ``runs_oracle/`` of the same report folder, and the report of
-either mode shows both side by side when the other's rows exist). Seed 0 is the file as it is,
+in the loop. Variants for comparison: ``--oracle`` (the planner and the controller on the
+simulator's ground truth) and ``--latency fixed|measured`` (outputs held back in simulated time
+by compute time, ``lsv_common.latency``). A variant's runs live in ``runs_<variant>/`` of the same
+report folder (``runs/`` for the plain stack) and its reports are ``suite_<variant>.json`` /
+``report_<variant>.md``; each report shows every variant side by side whose rows exist in the
+folder. Seed 0 is the file as it is,
 seed k >= 1 the document perturbed by ``lsv_sim.scenario.randomize`` (actor trigger times and
 distances, actor positions and speeds, fault times, sensor noise), written as ``scenario.yaml``
 into the run's folder. Every run gets its own network namespace where one can be made (the
@@ -83,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--oracle", action="store_true",
                         help="for comparison: every run with the simulator's ground truth instead of the stack's "
                              "perception (lsv sim --oracle); rows in <report>/runs_oracle")
+    parser.add_argument("--latency", choices=("none", "fixed", "measured"), default="none",
+                        help="hold the planner's and perception's outputs back by compute time in simulated time "
+                             "(lsv sim --latency); rows in <report>/runs_latency_<mode>")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help=f"wall-clock limit per run (default: {RUN_TIMEOUT_BASE_S:g} s + "
                              f"{RUN_TIMEOUT_PER_SIM_S:g} x the scenario's duration)")
@@ -104,13 +110,29 @@ def scenario_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.yaml") if p.is_file())
 
 
-def runs_folder(report: Path, oracle: bool) -> Path:
-    """Where the runs of one perception mode keep their folders (and ``row.json``)."""
-    return report / ("runs_oracle" if oracle else "runs")
+def variant_name(oracle: bool = False, latency: str = "none") -> str:
+    """``stack``, ``oracle``, ``stack_latency_fixed``, ...: what a suite's runs were run with."""
+    return ("oracle" if oracle else "stack") + ("" if latency == "none" else f"_latency_{latency}")
+
+
+def runs_folder(report: Path, variant: str) -> Path:
+    """Where the runs of one variant keep their folders (and ``row.json``)."""
+    return report / ("runs" if variant == "stack" else f"runs_{variant.removeprefix('stack_')}")
+
+
+def other_variants(report: Path, variant: str) -> dict[str, list[dict[str, Any]]]:
+    """The finished rows of every other variant in the report folder."""
+    out = {}
+    for folder in sorted(report.glob("runs*")):
+        name = "stack" if folder.name == "runs" else folder.name.removeprefix("runs_")
+        name = name if name.startswith("oracle") or name == "stack" else f"stack_{name}"
+        if name != variant and folder.is_dir() and (rows := finished_rows(folder)):
+            out[name] = rows
+    return out
 
 
 def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | None = None,
-              skipped: list[str] | None = None, oracle: bool = False
+              skipped: list[str] | None = None, variant: str = "stack"
               ) -> tuple[list[tuple[RunSpec, dict[str, Any], dict[str, Any]]], list[str]]:
     """(run spec, perturbed document, what changed) for every scenario x seed; and the problems
     (unreadable files, names in ``only`` that match nothing). Scenarios the whole stack cannot run
@@ -142,7 +164,7 @@ def plan_runs(files: list[Path], seeds: int, report: Path, only: list[str] | Non
             kills = tuple((str(f.get("target")), float(f.get("at_s", 0.0))) for f in perturbed.get("faults") or []
                           if isinstance(f, dict) and f.get("type") == "kill_node")
             duration = perturbed.get("duration_s", 60.0)
-            runs.append((RunSpec(name, path, k, runs_folder(report, oracle) / label.replace("/", "_") / f"seed{k}",
+            runs.append((RunSpec(name, path, k, runs_folder(report, variant) / label.replace("/", "_") / f"seed{k}",
                                  float(duration) if isinstance(duration, (int, float)) else 60.0, kills),
                          perturbed, changes))
     for name in only or ():
@@ -281,13 +303,15 @@ class Runner:
     isolate: bool  # wrap every run in its own network namespace
     timeout_s: float | None
     oracle: bool = False  # ground truth instead of the stack's perception (lsv sim --oracle)
+    latency: str = "none"  # lsv sim --latency
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def command(self, spec: RunSpec, slot: Slot) -> list[str]:
         cmd = [sys.executable, "-m", "lsv_bringup.cli", "sim", "--scenario", str(spec.folder / "scenario.yaml"),
                "--sync", "--check", "--report", str(spec.folder), "--log-dir", str(spec.folder / "log"),
-               *(["--oracle"] if self.oracle else []), f"can_channel:={slot.can_channel}", f"v2x_port:={slot.v2x_port}"]
+               *(["--oracle"] if self.oracle else []), *(["--latency", self.latency] if self.latency != "none" else []),
+               f"can_channel:={slot.can_channel}", f"v2x_port:={slot.v2x_port}"]
         if self.isolate:
             cmd = [str(self.repo / "scripts" / "netns_sandbox.sh"), *cmd]
         return cmd
@@ -435,7 +459,8 @@ def markdown(suite: dict[str, Any], report: Path) -> str:
              f"{suite['wall_s']:.0f} s wall",
              f"- perception: {suite.get('perception', 'stack')} "
              + ("(the stack's own sensors, detectors and tracker)" if suite.get("perception", "stack") == "stack"
-                else "(ground truth given to the planner and the controller; comparison only)"),
+                else "(ground truth given to the planner and the controller; comparison only)")
+             + f"; latency: {suite.get('latency', 'none')} (outputs held back by compute time: lsv_common.latency)",
              f"- runs isolated in network namespaces: {'yes' if suite['isolated'] else 'no'}",
              f"- code revision (git trees of src/ and launch/): {suite.get('revision') or 'uncommitted changes'}"
              + (f"; {suite['resumed']} run(s) from an earlier sitting (--resume)" if suite.get("resumed") else ""),
@@ -474,46 +499,65 @@ def finished_rows(folder: Path) -> list[dict[str, Any]]:
     return [r for r in rows if r is not None]
 
 
-def compare_modes(by_mode: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per scenario and perception mode: runs, passed, collisions, violations, the smallest
-    distance to any actor, and the mean time to standstill after the faults (pure)."""
+def compare_variants(by_variant: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per scenario and variant (``variant_name``): runs, passed, collisions, violations, the
+    smallest distance to any actor, and the mean time and distance to standstill after the faults (pure)."""
     out = []
-    for name in sorted({r["scenario"] for rows in by_mode.values() for r in rows}):
-        entry: dict[str, Any] = {"scenario": name}
-        for mode in ("stack", "oracle"):
-            rows = [r for r in by_mode.get(mode, []) if r["scenario"] == name]
+    names = sorted(by_variant, key=lambda v: (v != "stack", v))  # the plain stack first
+    for scenario in sorted({r["scenario"] for rows in by_variant.values() for r in rows}):
+        entry: dict[str, Any] = {"scenario": scenario}
+        for name in names:
+            rows = [r for r in by_variant[name] if r["scenario"] == scenario]
             if not rows:
                 continue
             dists = [r["min_distance_m"] for r in rows if r.get("min_distance_m") is not None]
-            stops = [f["time_to_standstill_s"] for r in rows for f in r.get("faults", [])
-                     if f.get("time_to_standstill_s") is not None]
-            entry[mode] = {"runs": len(rows), "passed": sum(bool(r["passed"]) for r in rows),
+            faults = [f for r in rows for f in r.get("faults", []) if f.get("time_to_standstill_s") is not None]
+            entry[name] = {"runs": len(rows), "passed": sum(bool(r["passed"]) for r in rows),
                            "collisions": sum(r.get("collisions") or 0 for r in rows),
                            "violations": sum(r.get("violations") or 0 for r in rows),
                            "min_distance_m": min(dists) if dists else None,
-                           "mean_time_to_standstill_s": round(sum(stops) / len(stops), 2) if stops else None}
+                           "mean_time_to_standstill_s": _mean(f["time_to_standstill_s"] for f in faults),
+                           "mean_distance_to_standstill_m": _mean(f.get("distance_to_standstill_m") for f in faults)}
         out.append(entry)
     return out
 
 
-def comparison_lines(comparison: list[dict[str, Any]]) -> list[str]:
-    """The ``## Stack perception vs oracle`` section of report.md."""
-    lines = ["", "## Stack perception vs oracle", "",
-             "The same scenarios with the stack's own perception (stack) and with the simulator's ground truth "
-             "given to the planner and the controller (oracle, `lsv suite --oracle`); the other mode's rows are "
-             "whatever its last suite left in this report folder.", "",
-             "| scenario | passed stack | passed oracle | collisions stack / oracle | violations stack / oracle | "
-             "min distance (m) stack / oracle | to standstill (s) stack / oracle |", "|---|---|---|---|---|---|---|"]
+def _mean(values) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(sum(vals) / len(vals), 2) if vals else None
 
-    def cell(entry: dict[str, Any], mode: str, key: str, nd: int = 1) -> str:
-        return _fmt(entry[mode][key], nd=nd) if mode in entry else "-"
+
+COMPARED = (("passed", None), ("collisions", 0), ("violations", 0), ("min_distance_m", 2),
+            ("mean_time_to_standstill_s", 2), ("mean_distance_to_standstill_m", 2))
+
+
+def comparison_lines(comparison: list[dict[str, Any]]) -> list[str]:
+    """The ``## Variants side by side`` section of report.md: each figure as ``a / b / ...`` in
+    the order the header names the variants."""
+    names = sorted({k for e in comparison for k in e if k != "scenario"}, key=lambda v: (v != "stack", v))
+    order = " / ".join(names)
+    lines = ["", "## Variants side by side", "",
+             "The same scenarios run as the plain stack (its own perception), with ground truth given to the planner "
+             "and the controller (`oracle`, `lsv suite --oracle`) and with outputs held back by compute time "
+             "(`*_latency_*`, `lsv suite --latency`), as far as each variant's rows exist in this report folder "
+             f"(each cell: {order}).", "",
+             "| scenario | passed | collisions | violations | min distance (m) | mean to standstill (s) | "
+             "mean distance to standstill (m) |", "|---|---|---|---|---|---|---|"]
+
+    def cell(entry: dict[str, Any], key: str, nd: int | None) -> str:
+        parts = []
+        for name in names:
+            v = entry.get(name)
+            if v is None:
+                parts.append("-")
+            elif nd is None:
+                parts.append(f"{v['passed']}/{v['runs']}")
+            else:
+                parts.append(_fmt(v[key], nd=nd))
+        return " / ".join(parts)
 
     for e in comparison:
-        passed = {m: f"{e[m]['passed']}/{e[m]['runs']}" if m in e else "-" for m in ("stack", "oracle")}
-        lines.append(f"| {e['scenario']} | {passed['stack']} | {passed['oracle']} | "
-                     + " | ".join(f"{cell(e, 'stack', k, nd)} / {cell(e, 'oracle', k, nd)}" for k, nd in
-                                  (("collisions", 0), ("violations", 0), ("min_distance_m", 2),
-                                   ("mean_time_to_standstill_s", 2))) + " |")
+        lines.append(f"| {e['scenario']} | " + " | ".join(cell(e, k, nd) for k, nd in COMPARED) + " |")
     return lines
 
 
@@ -568,7 +612,8 @@ def run(ns: argparse.Namespace) -> int:
     report = ns.report.resolve()
     only = list(CI_SUBSET) if ns.subset == "ci" else ns.only
     skipped: list[str] = []
-    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only, skipped, ns.oracle)
+    variant = variant_name(ns.oracle, ns.latency)
+    plan, problems = plan_runs(scenario_files(folder), ns.seeds, report, only, skipped, variant)
     for line in skipped:
         print(f"lsv suite: skipped {line}", flush=True)
     for p in problems:
@@ -610,12 +655,12 @@ def run(ns: argparse.Namespace) -> int:
         print(f"lsv suite: error: {p}", file=sys.stderr)
     if problems:
         return EXIT_USAGE
-    runner = Runner(repo, isolate, ns.timeout, ns.oracle)
+    runner = Runner(repo, isolate, ns.timeout, ns.oracle, ns.latency)
     mode = "oracle" if ns.oracle else "stack"
     base = os.getpid() % 997
     resumed = sum(r is not None for r in rows)
     print(f"lsv suite: {len(plan)} run(s) ({len({s.source for s, _, _ in plan})} scenario(s) x {ns.seeds} seed(s)), "
-          f"perception: {mode}, {jobs} at a time, "
+          f"perception: {mode}, latency: {ns.latency}, {jobs} at a time, "
           f"{'each in its own network namespace' if isolate else 'on this network'}; "
           + (f"{resumed} taken from earlier runs of revision {revision} (--resume); " if resumed else "")
           + f"report in {report}", flush=True)
@@ -655,7 +700,8 @@ def run(ns: argparse.Namespace) -> int:
         print(f"lsv suite: interrupted: {len(plan) - len(done)} run(s) not run", file=sys.stderr)
     suite = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "scenarios": str(folder), "perception": mode, "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
+        "scenarios": str(folder), "perception": mode, "latency": ns.latency, "variant": variant,
+        "seeds": ns.seeds, "jobs": jobs, "isolated": isolate,
         "revision": revision, "resumed": resumed,
         "wall_s": round(time.monotonic() - t0, 1),
         "totals": {"runs": len(done), "passed": sum(r["passed"] for r in done),
@@ -667,15 +713,15 @@ def run(ns: argparse.Namespace) -> int:
         "skipped": skipped,
         "runs": done,
     }
-    other = finished_rows(runs_folder(report, not ns.oracle))
-    if other:
-        suite["comparison"] = compare_modes({mode: done, "oracle" if mode == "stack" else "stack": other})
+    others = other_variants(report, variant)
+    if others:
+        suite["comparison"] = compare_variants({variant: done, **others})
     report.mkdir(parents=True, exist_ok=True)
-    suffix = "_oracle" if ns.oracle else ""
+    suffix = "" if variant == "stack" else f"_{variant.removeprefix('stack_')}"
     (report / f"suite{suffix}.json").write_text(json.dumps(suite, indent=2) + "\n")
     (report / f"report{suffix}.md").write_text(markdown(suite, report))
     print_table(suite)
     t = suite["totals"]
-    print(f"lsv suite: perception: {mode}; {t['passed']} of {t['runs']} run(s) passed; {t['collisions']} "
+    print(f"lsv suite: {variant}; {t['passed']} of {t['runs']} run(s) passed; {t['collisions']} "
           f"collision(s), {t['violations']} violation(s); report: {report / f'report{suffix}.md'}", flush=True)
     return 0 if t["failed"] == 0 and len(done) == len(plan) else 1

@@ -6,7 +6,7 @@ needs 60 ms on the vehicle computer delivers its objects "at once", and the plan
 than it could on the road. ``OutputDelay`` puts that time back. A node wraps the callbacks that
 produce its outputs (``timed``) and publishes through ``publish``; with ``output_delay.mode``
 
-- ``off`` (default: on a vehicle and in real-time simulation compute time is real time already)
+- ``none`` (default: on a vehicle and in real-time simulation compute time is real time already)
   it publishes at once;
 - ``fixed``: each output waits until the node's clock has advanced ``output_delay.fixed_s`` past
   the clock when its callback started (a configured latency per node, in its parameter file;
@@ -30,14 +30,14 @@ from typing import Any
 
 from lsv_common.params import spec
 
-MODES = ("off", "fixed", "measured")
+MODES = ("none", "fixed", "measured")
 NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
 class OutputDelayParams:
-    mode: str = field(default="off", metadata=spec(
-        "hold outputs back by compute time in simulated time: off, fixed (fixed_s) or measured (wall time of the "
+    mode: str = field(default="none", metadata=spec(
+        "hold outputs back by compute time in simulated time: none, fixed (fixed_s) or measured (wall time of the "
         "callback x scale); for synchronous simulation", choices=MODES, optional=True, name="output_delay.mode"))
     fixed_s: float = field(default=0.05, metadata=spec(
         "fixed mode: the node's latency from the start of a callback to its outputs", unit="s", min=0.0, max=2.0,
@@ -86,12 +86,12 @@ class OutputDelay:
         self._start_wall = 0.0
         self.held = 0
         self.max_delay_s = 0.0
-        if params.mode != "off":
+        if params.mode != "none":
             node.create_timer(params.period_s, self._flush)
 
     @property
     def enabled(self) -> bool:
-        return self.params.mode != "off"
+        return self.params.mode != "none"
 
     def timed(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """``callback`` with its start time noted (the outputs it publishes are held from there)."""

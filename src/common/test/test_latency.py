@@ -37,7 +37,7 @@ class Pub:
         self.sent.append((self.node.now_ns / NS, msg))
 
 
-def test_off_publishes_at_once_and_leaves_callbacks_alone():
+def test_none_publishes_at_once_and_leaves_callbacks_alone():
     node = FakeNode()
     delay = OutputDelay(node, OutputDelayParams())
     pub = Pub(node)

@@ -24,6 +24,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
 from lsv_common.geometry import QuaternionError
+from lsv_common.latency import OutputDelay, OutputDelayParams
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError
 from lsv_msgs.msg import MissionGoal, TrackedObjectArray, TrafficSignalArray, Trajectory, V2xHintArray
@@ -81,7 +82,9 @@ class PlannerNode(Node):
         self.plan_ms_max = 0.0
         self.plan_ms_last = 0.0
         self._last_state: DecisionState | None = None
-        self.timer = self.create_timer(PERIOD_S, self._on_timer)
+        # synchronous simulation: the trajectory waits for the planning time (lsv_common.latency)
+        self.delay = OutputDelay(self, load_params(self, OutputDelayParams))
+        self.timer = self.create_timer(PERIOD_S, self.delay.timed(self._on_timer))
         self.get_logger().info(f"planner ready: map {p.map_path}, {len(goals)} goals from the mission file")
 
     def _now_ns(self) -> int:
@@ -150,13 +153,13 @@ class PlannerNode(Node):
         except Exception as err:  # noqa: BLE001 - the loop must survive a core bug: hold the vehicle and report
             self.errors += 1
             self.get_logger().error(f"planning failed, holding the vehicle: {err!r}", throttle_duration_sec=1.0)
-            self.traj_pub.publish(convert.trajectory_msg(TrajectoryPoints.empty(), stamp))
+            self.delay.publish(self.traj_pub, convert.trajectory_msg(TrajectoryPoints.empty(), stamp))
             return
         self.plan_ms_last = (time.perf_counter() - t0) * 1e3
         self.plan_ms_max = max(self.plan_ms_max, self.plan_ms_last)
         self.cycles += 1
-        self.traj_pub.publish(convert.trajectory_msg(points, stamp))
-        self.decision_pub.publish(convert.decision_msg(decision))
+        self.delay.publish(self.traj_pub, convert.trajectory_msg(points, stamp))
+        self.delay.publish(self.decision_pub, convert.decision_msg(decision))
         if decision.state != self._last_state:
             self.get_logger().info(f"decision: {decision.state.value} ({decision.reason}: {decision.detail})")
             self._last_state = decision.state
@@ -166,7 +169,7 @@ class PlannerNode(Node):
         d = self.last_decision
         values = {"cycles": self.cycles, "internal_errors": self.errors, "plan_ms_last": self.plan_ms_last,
                   "plan_ms_max": self.plan_ms_max, "ignored_frames": self.ignored_frames,
-                  "bad_orientations": self.bad_orientations}
+                  "bad_orientations": self.bad_orientations, **(self.delay.stats() if self.delay.enabled else {})}
         self.plan_ms_max = 0.0
         if d is None:
             return [status("", WARN if self.errors == 0 else ERROR, "no plan yet", values)]
