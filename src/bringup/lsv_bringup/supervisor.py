@@ -12,12 +12,17 @@
   alive after ``grace_s``, SIGKILL after a further second: everything is down within 5 s.
 - Children get SIGTERM from the kernel if the launcher itself dies (PR_SET_PDEATHSIG), so
   no node outlives its supervisor.
+- CPU: each node process's CPU time (user + system, every thread, and the child processes it
+  has waited for) is sampled from /proc/<pid>/stat every poll and taken exactly from the kernel
+  when the supervisor reaps the process (wait4), summed over its starts with the wall time it
+  was alive (``summary()``: cpu_s, wall_s; the report's CPU table).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -33,6 +38,42 @@ from lsv_common.params import EXIT_CONFIG_ERROR
 
 POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")  # s per clock tick of /proc/<pid>/stat
+
+
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """/proc/<pid>/stat's fields from the 3rd (state) on, or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read()
+    except OSError:
+        return None
+    return text[text.rindex(b")") + 2:].split()  # the command name in (...) may hold spaces
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU time of a live process: user + system of all its threads and of the children it has
+    waited for (proc(5) fields 14-17), in s; None when it is gone."""
+    fields = _proc_stat(pid)
+    return None if fields is None else sum(int(v) for v in fields[11:15]) * TICK_S
+
+
+def process_age_s(pid: int) -> float | None:
+    """Wall time since the process started (proc(5) field 22 against /proc/uptime), in s."""
+    fields = _proc_stat(pid)
+    try:
+        with open("/proc/uptime") as f:
+            uptime_s = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if fields is None else max(0.0, uptime_s - int(fields[19]) * TICK_S)
+
+
+def own_cpu() -> tuple[float, float | None]:
+    """This process's (CPU s, wall s alive): getrusage(RUSAGE_SELF) counts all its threads (the
+    graph monitor's too) but not the node processes; wall from /proc (None where unreadable)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, process_age_s(os.getpid())
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -52,11 +93,57 @@ class NodeState:
     failed: bool = False
     finished: bool = False  # exited with status 0 on its own: done, not a failure
     restart_at: float | None = None
+    cpu_s: float = 0.0  # CPU time of the starts that have ended, s
+    wall_s: float = 0.0  # wall time those starts were alive, s
     _echo: threading.Thread | None = None
+    _started_at: float | None = None  # monotonic time of the running start (None: no start running)
+    _run_cpu_s: float = 0.0  # the running start's CPU time at the last sample
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.reap(time.monotonic()) is None
+
+    def started(self, process: subprocess.Popen, now: float) -> None:
+        self.process, self._started_at, self._run_cpu_s = process, now, 0.0
+
+    def reap(self, now: float) -> int | None:
+        """The exit status once the process has exited, else None (Popen.poll with the CPU kept):
+        reaps it with wait4, whose rusage is its final CPU time, children waited for included."""
+        p = self.process
+        if p is None or self._started_at is None:  # never started, or this start is accounted for
+            return None if p is None else p.returncode
+        try:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by Popen already (send_signal, wait): the last sample stands
+            code = p.poll()
+        else:
+            if pid == 0:
+                return None
+            code = p.returncode = os.waitstatus_to_exitcode(status)
+            self._run_cpu_s = usage.ru_utime + usage.ru_stime
+        self.cpu_s += self._run_cpu_s
+        self.wall_s += now - self._started_at
+        self._started_at, self._run_cpu_s = None, 0.0
+        return code
+
+    def sample_cpu(self) -> None:
+        """Read the running process's CPU time so far (its figure if it is never reaped)."""
+        if self.process is not None and self._started_at is not None:
+            cpu = process_cpu_s(self.process.pid)
+            if cpu is not None:
+                self._run_cpu_s = cpu
+
+    def cpu_totals(self, now: float) -> tuple[float, float]:
+        """(CPU s, wall s alive) over every start, the running one up to its last sample / now."""
+        if self._started_at is None:
+            return self.cpu_s, self.wall_s
+        return self.cpu_s + self._run_cpu_s, self.wall_s + now - self._started_at
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` unless the process has exited (checked with ``reap``: Popen.send_signal
+        would reap it itself and lose its final CPU time)."""
+        if self.process is not None and self.reap(time.monotonic()) is None:
+            os.kill(self.process.pid, sig)  # a zombie not yet reaped keeps its pid: no stray kill
 
 
 class Supervisor:
@@ -112,9 +199,9 @@ class Supervisor:
         log.write(f"--- start #{state.starts + 1} at {time.strftime('%H:%M:%S')}: {' '.join(cmd)}\n".encode())
         log.flush()
         echo = spec.output in ("screen", "both")
-        state.process = subprocess.Popen(
+        state.started(subprocess.Popen(
             cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if echo else log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent), time.monotonic())
         if echo:
             assert state.process.stdout is not None
             state._echo = threading.Thread(target=self._echo_lines, args=(state, state.process.stdout, log),
@@ -139,11 +226,13 @@ class Supervisor:
         return "\n".join("    " + line for line in text[-lines:])
 
     def poll(self, now: float) -> None:
-        """Notice exits, schedule and perform respawns (called every POLL_S)."""
+        """Notice exits, schedule and perform respawns, sample CPU times (called every POLL_S)."""
         for state in self.nodes:
             if state.process is None or state.failed or state.finished:
                 continue
-            code = state.process.poll()
+            code = state.reap(now)
+            if code is None:
+                state.sample_cpu()
             if code is not None and state.restart_at is None and len(state.exit_codes) < state.starts:
                 state.exit_codes.append(code)
                 if state._echo is not None:
@@ -202,7 +291,7 @@ class Supervisor:
         if live:
             self.say(f"shutting down {len(live)} node(s)")
         for state in live:
-            state.process.send_signal(signal.SIGINT)
+            state.send_signal(signal.SIGINT)
         for sig, wait_s in ((signal.SIGTERM, self.grace_s), (signal.SIGKILL, 1.0)):
             deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline and any(s.alive for s in live):
@@ -210,11 +299,13 @@ class Supervisor:
             stubborn = [s for s in live if s.alive]
             for state in stubborn:
                 self.say(f"node {state.spec.fqn} did not stop in time: sending {sig.name}")
-                state.process.send_signal(sig)
+                state.send_signal(sig)
+        deadline = time.monotonic() + 0.5
         for state in live:
-            try:
-                state.process.wait(0.5)
-            except subprocess.TimeoutExpired:
+            while state.alive and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if state.alive:
+                state.sample_cpu()  # not reaped: its CPU time up to now stands
                 continue
             state.exit_codes.append(state.process.returncode)
             if state._echo is not None:
@@ -225,6 +316,12 @@ class Supervisor:
         return 1 if any(s.failed for s in self.nodes) else 0
 
     def summary(self) -> list[dict]:
-        return [{"node": s.spec.fqn, "package": s.spec.package, "executable": s.spec.executable.name,
-                 "starts": s.starts, "exit_codes": s.exit_codes, "failed": s.failed, "log": str(s.log_path)}
-                for s in self.nodes]
+        """One dict per node for the report; cpu_s / wall_s: CPU time and wall time alive over its starts."""
+        now = time.monotonic()
+        rows = []
+        for s in self.nodes:
+            cpu_s, wall_s = s.cpu_totals(now)
+            rows.append({"node": s.spec.fqn, "package": s.spec.package, "executable": s.spec.executable.name,
+                         "starts": s.starts, "exit_codes": s.exit_codes, "failed": s.failed, "log": str(s.log_path),
+                         "cpu_s": round(cpu_s, 3), "wall_s": round(wall_s, 3)})
+        return rows

@@ -84,6 +84,8 @@ def test_respawn(tmp_path):
     assert state.starts >= 3  # 0.2 s life + 0.1 s delay: several restarts in 2 s
     assert all(code == 3 for code in state.exit_codes[:-1])
     assert status == 0  # a respawned node is not a failure
+    assert 0 < state.cpu_s < state.wall_s < 2.5  # summed over the starts; each lived >= 0.2 s
+    assert state.wall_s > 0.2 * len(state.exit_codes)
 
 
 def test_configuration_error_is_not_respawned_and_fails_the_launch(tmp_path):
