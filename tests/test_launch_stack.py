@@ -159,7 +159,14 @@ def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path)
     for topic in ("/vehicle/status", "/clock", "/sim/ground_truth/odometry", "/sensing/lidar/points",
                   "/v2x/traffic_signals"):
         assert topics[topic]["messages"] > 0, topic
+    # the live graph: the stack's own perception feeds the planner and the controller, and no onboard
+    # node subscribes to the simulator's ground truth (the evaluation's, not the vehicle's)
+    assert {"/planner", "/controller"} <= set(topics["/perception/objects"]["subscribers"])
+    assert "/tracker" in topics["/perception/objects"]["publishers"]
+    truth_readers = {t: topics[t]["subscribers"] for t in topics if t.startswith("/sim/ground_truth/")}
+    assert truth_readers and not any(set(readers) & set(ONBOARD) for readers in truth_readers.values()), truth_readers
     summary = json.loads((report / "summary.json").read_text())  # the scenario's own report
+    assert summary["perception"] == "stack"
     assert summary["completed"] and summary["duration_s"] == 6.0
     # real-time mode records the emergency stops too: none here (the ECU's MANUAL before the stack
     # engaged is not one), so nothing is left out of the ride comfort figures, shown in report.md
@@ -167,6 +174,22 @@ def test_lsv_sim_runs_a_scenario_with_the_graph_and_writes_the_reports(tmp_path)
     assert "## Ride comfort" in (report / "report.md").read_text()
     assert (report / "trajectory.png").stat().st_size > 0
     assert (report / "report.md").read_text().startswith("# Run report: sim.launch.yaml")
+
+
+@pytest.mark.slow
+@needs_netns
+def test_lsv_sim_oracle_gives_the_planner_and_controller_ground_truth_and_says_so(tmp_path):
+    report = tmp_path / "report"
+    args = ["sim", "--oracle", "--scenario", "default", "--report", str(report), "--log-dir", str(tmp_path / "log"),
+            "duration_s:=4.0"]
+    proc = subprocess.run([sys.executable, "-m", "lsv_bringup.cli", *args],
+                          env=private_ros_env(), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "(perception: oracle)" in proc.stdout
+    topics = json.loads((report / "report.json").read_text())["topics"]
+    assert {"/planner", "/controller"} <= set(topics["/sim/ground_truth/objects"]["subscribers"])
+    assert "/perception/objects" not in topics or not topics["/perception/objects"]["publishers"]
+    assert json.loads((report / "summary.json").read_text())["perception"] == "oracle"
 
 
 @pytest.mark.slow

@@ -256,7 +256,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     p.add_argument("--duration", type=float, default=None,
                    help="wall-clock upper bound in s (the run ends by itself when the scenario ends)")
     p.add_argument("--topic-stats", action="store_true",
-                   help="count the messages of every topic for report.md (costs the launcher ~1/4 of a core)")
+                   help="also count image, point cloud and compressed image messages for report.md (not received "
+                        "by default: costs the launcher more CPU)")
     p.add_argument("--check", action="store_true",
                    help=f"exit with status {EXIT_SCENARIO_FAILED} when the scenario's pass criteria fail")
     p.add_argument("--log-dir", type=Path)
