@@ -87,6 +87,21 @@ def cpu_lines(cpu: dict[str, Any]) -> list[str]:
     return lines
 
 
+PERCEPTION_TEXT = {"stack": "the stack's own sensors, detectors and tracker",
+                   "oracle": "ground truth given to the planner and the controller (--oracle), comparison only"}
+
+
+def scenario_lines(summary_path: Path) -> list[str]:
+    """``lsv sim``: the scenario's verdict and what the planner and the controller saw (none without a summary)."""
+    try:
+        summary = json.loads(summary_path.read_text())
+    except (OSError, ValueError):
+        return []
+    mode = summary.get("perception", "?")
+    return [f"- scenario `{summary.get('scenario')}`: {'PASS' if summary.get('passed') else 'FAIL'}; "
+            f"perception: {mode} ({PERCEPTION_TEXT.get(mode, 'unknown')})"]
+
+
 def write_report(out_dir: Path, launch_file: Path, duration_s: float, exit_status: int,
                  nodes: list[dict], snapshot: GraphSnapshot | None, shutdown_s: float | None,
                  launcher_cpu: tuple[float, float | None] | None = None) -> tuple[Path, Path]:
@@ -119,7 +134,7 @@ def write_report(out_dir: Path, launch_file: Path, duration_s: float, exit_statu
 
     lines = [f"# Run report: {launch_file.name}", "",
              f"- finished: {data['finished_at']}, ran {data['duration_s']} s, exit status {exit_status}, "
-             f"shutdown took {data['shutdown_s']} s", "", "## Nodes", "",
+             f"shutdown took {data['shutdown_s']} s", *scenario_lines(out_dir / "summary.json"), "", "## Nodes", "",
              "| node | package/executable | starts | exit codes | failed | log |", "|---|---|---|---|---|---|"]
     for n in nodes:
         lines.append(f"| {n['node']} | {n['package']}/{n['executable']} | {n['starts']} | "

@@ -109,3 +109,11 @@ def test_cpu_table_from_a_supervisor_that_ran_a_busy_and_an_idle_process(tmp_pat
 def test_own_cpu_is_this_process():
     cpu_s, wall_s = own_cpu()
     assert cpu_s > 0 and wall_s is not None and wall_s > 0
+
+
+def test_an_lsv_sim_report_names_the_scenario_verdict_and_the_perception_mode(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({"scenario": "delivery_red_light", "passed": True,
+                                                       "perception": "oracle"}))
+    _, md_path = write_report(tmp_path, LAUNCH, 20.0, 0, [], snapshot(), 0.4, launcher_cpu=(1.0, 21.0))
+    lines = md_path.read_text().splitlines()
+    assert lines[3].startswith("- scenario `delivery_red_light`: PASS; perception: oracle (ground truth")
