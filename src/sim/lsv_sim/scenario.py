@@ -29,8 +29,12 @@ Faults (``faults:``, see ``FAULT_TYPES`` and src/sim/README.md): sensor dropouts
 (the last message repeated), a GNSS jump (``magnitude`` m, default 20), silent or corrupted CAN
 status (bad alive counters), stale / future / spoofed / malformed V2X from the road-side unit,
 dark lights, and ``kill_node`` (``target``: a node name), which the simulator only announces:
-``lsv suite`` kills the process. ``expect_diagnostic`` names the text the cause must show on
-/diagnostics. ``randomize(data, k)`` maps a suite seed to a perturbed scenario document.
+``lsv suite`` kills the process. Issue #15 (perception in the loop): a blinded camera (sun glare
+over ``magnitude`` of the frame, default all of it), a lidar occluded over an azimuth sector ahead
+(``magnitude`` deg wide, default 120) and a sensor's clock offset (``target`` lidar|camera|gnss|imu,
+default lidar; ``magnitude`` s added to its stamps, default 0.5, negative = stamps in the past).
+``expect_diagnostic`` names the text the cause must show on /diagnostics. ``randomize(data, k)``
+maps a suite seed to a perturbed scenario document.
 """
 
 from __future__ import annotations
@@ -69,11 +73,21 @@ FAULT_TYPES = ("gnss_dropout", "imu_dropout", "lidar_dropout", "camera_dropout",
                "gnss_freeze", "imu_freeze", "lidar_freeze", "camera_freeze", "gnss_jump", "can_counter_corrupt",
                "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "kill_node",
                # safety review item 6: a forged SPaT green (unsigned / signed with an untrusted key)
-               "v2x_forged_green")
+               "v2x_forged_green",
+               # issue #15: faults of the perception inputs (lsv_sim.sensor_faults)
+               "camera_blinded", "lidar_occluded", "sensor_clock_offset")
 FAULT_MAGNITUDE_DEFAULTS = {"gnss_jump": 20.0,  # m, to the north-east (45 deg)
                             "v2x_stale": 10.0,  # s the message times lag behind the clock
                             "v2x_future": 20.0,  # s ahead (not a whole minute: DSecond times wrap every 60 s)
-                            "v2x_spoofed": 5000.0}  # m every V2X position is moved (north-east)
+                            "v2x_spoofed": 5000.0,  # m every V2X position is moved (north-east)
+                            "camera_blinded": 1.0,  # share of the frame saturated by the glare (1 = all of it)
+                            "lidar_occluded": 120.0,  # deg, width of the blocked azimuth sector, centred ahead
+                            "sensor_clock_offset": 0.5}  # s added to the target sensor's stamps (+ = ahead)
+FAULT_MAGNITUDE_RANGES = {"camera_blinded": (0.0, 1.0),
+                          "lidar_occluded": (0.0, 360.0),
+                          "sensor_clock_offset": (-60.0, 60.0)}  # others: [0, 1e6]
+FAULT_TARGETS = {"sensor_clock_offset": ("lidar", "camera", "gnss", "imu")}  # target one of these, the first = default
+NO_TARGET = ("camera_blinded", "lidar_occluded")  # types that take no target
 DEFAULT_ORIGIN = (30.2741, 120.1551)  # deg; the V2X samples' intersection centre
 GOAL_ON_MAP_TOLERANCE_M = 1.0  # m beyond a road edge / lanelet border a goal may lie
 
@@ -150,7 +164,8 @@ class Fault:
     at_s: float
     duration_s: float | None = None  # None = until the end
     target: str | None = None  # e.g. the light id of light_dark (None = all), the node of kill_node
-    magnitude: float | None = None  # gnss_jump: m; v2x_stale/v2x_future: s; v2x_spoofed: m (None = the default)
+    magnitude: float | None = None  # gnss_jump: m; v2x_stale/v2x_future: s; v2x_spoofed: m; camera_blinded: share of
+    # the frame; lidar_occluded: deg; sensor_clock_offset: s (None = the default, FAULT_MAGNITUDE_DEFAULTS)
     expect_diagnostic: str | None = None  # text the cause must show on /diagnostics (None = the type's default)
 
     @property
@@ -453,7 +468,16 @@ def _fault(ck: _Checker, value: Any, key: str) -> Fault | None:
     if ftype == "kill_node" and not target:
         ck.problems.append(f"{key}.target: missing (required for kill_node: the name of a node, e.g. controller)")
         return None
-    magnitude = ck.number(m, "magnitude", key, lo=0.0, hi=1e6)
+    if ftype in FAULT_TARGETS:
+        allowed = FAULT_TARGETS[ftype]
+        if target is None:
+            target = allowed[0]
+        elif target not in allowed:
+            ck.fail(f"{key}.target", f"one of {list(allowed)} for {ftype}", target)
+    elif ftype in NO_TARGET and target is not None:
+        ck.fail(f"{key}.target", f"no target ({ftype} takes none)", target)
+    lo, hi = FAULT_MAGNITUDE_RANGES.get(ftype, (0.0, 1e6))
+    magnitude = ck.number(m, "magnitude", key, lo=lo, hi=hi)
     if magnitude is not None and ftype not in FAULT_MAGNITUDE_DEFAULTS:
         ck.fail(f"{key}.magnitude", f"no magnitude (only {sorted(FAULT_MAGNITUDE_DEFAULTS)} take one)", magnitude)
     if at is None:

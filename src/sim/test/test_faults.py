@@ -244,7 +244,8 @@ def test_fault_scenarios_are_valid_and_resolvable_by_name() -> None:
         kinds |= {f.type if f.type != "kill_node" else f"kill_node {f.target}" for f in sc.faults}
     assert {"kill_node controller", "kill_node can_bridge", "kill_node planner", "kill_node localizer",
             "kill_node v2x_client", "gnss_freeze", "imu_freeze", "imu_dropout", "chassis_status_silent",
-            "can_counter_corrupt", "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "gnss_jump"} <= kinds
+            "can_counter_corrupt", "v2x_stale", "v2x_future", "v2x_spoofed", "v2x_malformed", "gnss_jump",
+            "camera_blinded", "lidar_occluded", "sensor_clock_offset", "kill_node tracker"} <= kinds
 
 
 def test_scenario_errors_for_the_new_fault_fields() -> None:
@@ -265,6 +266,82 @@ def test_scenario_errors_for_the_new_fault_fields() -> None:
         parse_scenario({**_doc([]), "sensor_noise_scale": -2}, "f.yaml")
     sc = straight(faults=[{"type": "gnss_jump", "at_s": 1}, {"type": "v2x_stale", "at_s": 1, "magnitude": 7}])
     assert [f.size for f in sc.faults] == [20.0, 7.0]
+
+
+# ------------------------------------------------------------- perception-input faults (issue #15)
+
+
+def test_blind_saturates_the_given_share_and_brightens_the_rest() -> None:
+    from lsv_sim.sensor_faults import blind
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(20, 200, (480, 640, 3), dtype=np.uint8)
+    before = rgb.copy()
+    for share in (0.1, 0.5, 0.9, 1.0):
+        out = blind(rgb, share)
+        white = (out == 255).all(axis=2)
+        assert white.mean() == pytest.approx(share, abs=0.005), share
+        assert (out >= rgb).all()  # glare only adds light
+        if share < 1.0:
+            assert out[~white].mean() > rgb[~white].mean() + 5  # the halo
+    np.testing.assert_array_equal(rgb, before)  # a copy: the rendered frame is not touched
+    np.testing.assert_array_equal(blind(rgb, 0.0), rgb)
+    # the clipped part is one blob round the glare's centre (upper middle), not scattered pixels
+    white = (blind(rgb, 0.2) == 255).all(axis=2)
+    ys, xs = np.nonzero(white)
+    assert abs(xs.mean() - 319.5) < 5 and abs(ys.mean() - 0.3 * 479) < 40
+    assert (blind(rgb[:, :, 0], 1.0) == 255).all()  # mono
+    with pytest.raises(ValueError, match="uint8"):
+        blind(rgb.astype(np.float32), 0.5)
+
+
+def test_occluded_is_the_sector_centred_ahead_in_the_lidar_frame() -> None:
+    from lsv_common.convert import POINT_XYZIR
+    from lsv_sim.sensor_faults import occluded
+
+    az = np.radians(np.arange(-179.5, 180.0, 1.0))
+    pts = np.zeros(len(az), POINT_XYZIR)
+    pts["x"], pts["y"] = 10.0 * np.cos(az), 10.0 * np.sin(az)
+    gone = occluded(pts, 120.0)
+    assert gone.sum() == 120
+    assert np.degrees(np.abs(az[gone])).max() < 60.0 and np.degrees(np.abs(az[~gone])).min() > 60.0
+    behind = occluded(pts, 40.0, centre_deg=180.0)  # wraps round +-180
+    assert behind.sum() == 40 and (np.abs(np.degrees(az[behind])) > 160.0).all()
+    plain = np.stack([pts["x"], pts["y"]], axis=1)
+    np.testing.assert_array_equal(occluded(plain, 120.0), gone)
+    assert not occluded(pts, 0.0).any() and occluded(pts, 360.0).all()
+
+
+def test_clock_offset_of_the_target_sensor_only_while_active() -> None:
+    from lsv_sim.sensor_faults import clock_offset_ns
+
+    sc = straight(faults=[{"type": "sensor_clock_offset", "at_s": 2.0, "duration_s": 3.0},
+                          {"type": "sensor_clock_offset", "at_s": 1.0, "target": "camera", "magnitude": -0.25}])
+    assert [(f.target, f.size) for f in sc.faults] == [("lidar", 0.5), ("camera", -0.25)]
+    assert clock_offset_ns(sc.faults_active(1.5), "lidar") == 0
+    assert clock_offset_ns(sc.faults_active(2.5), "lidar") == 500_000_000
+    assert clock_offset_ns(sc.faults_active(2.5), "camera") == -250_000_000
+    assert clock_offset_ns(sc.faults_active(5.5), "lidar") == 0
+    assert clock_offset_ns(sc.faults_active(5.5), "gnss") == 0
+
+
+def test_perception_fault_types_their_defaults_and_errors() -> None:
+    sc = straight(faults=[{"type": "camera_blinded", "at_s": 1}, {"type": "lidar_occluded", "at_s": 1},
+                          {"type": "camera_blinded", "at_s": 1, "magnitude": 0.4},
+                          {"type": "lidar_occluded", "at_s": 1, "magnitude": 45}])
+    assert [f.size for f in sc.faults] == [1.0, 120.0, 0.4, 45.0]
+    with pytest.raises(ScenarioError) as err:
+        straight(faults=[{"type": "camera_blinded", "at_s": 1, "magnitude": 1.5},
+                         {"type": "lidar_occluded", "at_s": 1, "magnitude": 400},
+                         {"type": "sensor_clock_offset", "at_s": 1, "target": "radar"},
+                         {"type": "sensor_clock_offset", "at_s": 1, "magnitude": -61},
+                         {"type": "lidar_occluded", "at_s": 1, "target": "lidar"}])
+    text = str(err.value)
+    assert "faults[0].magnitude: expected a number in [0.0, 1.0], got 1.5" in text
+    assert "faults[1].magnitude: expected a number in [0.0, 360.0], got 400" in text
+    assert "faults[2].target: expected one of ['lidar', 'camera', 'gnss', 'imu'] for sensor_clock_offset" in text
+    assert "faults[3].magnitude: expected a number in [-60.0, 60.0], got -61" in text
+    assert "faults[4].target: expected no target (lidar_occluded takes none)" in text
 
 
 # ---------------------------------------------------------------------------------- the node
@@ -357,3 +434,79 @@ def test_simulator_node_freezes_and_jumps_sensors_and_logs_diagnostics(tmp_path)
     assert freeze["diagnostic"]["text"] == "localizer: ekf: ERROR GNSS fix repeated: dead reckoning"
     events = json.loads((report / "diagnostics.json").read_text())
     assert [e["level"] for e in events if e["status"] == "localizer: ekf"] == ["OK", "ERROR"]
+
+
+PERCEPTION_FAULTS_SCENARIO = """
+name: perception_input_faults
+duration_s: 4.2
+seed: 15
+map: {world: district}
+ego: {start: {place: depot}}
+faults:
+- {type: camera_blinded, at_s: 1.0, duration_s: 1.0}
+- {type: lidar_occluded, at_s: 1.0, duration_s: 1.0}
+- {type: sensor_clock_offset, target: lidar, magnitude: 0.5, at_s: 2.5, duration_s: 1.0}
+pass: {no_collision: true}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("os").environ.get("LSV_IN_NETNS") != "1",
+                    reason="the simulator's CAN bus (udp_multicast) needs the private network namespace")
+def test_simulator_node_blinds_occludes_and_shifts_the_sensors_it_publishes(tmp_path) -> None:
+    """The simulator node alone in the district (real-time mode, the ego parked): while camera_blinded is
+    on, its images are white; while lidar_occluded is on, its clouds have no return within 60 deg of
+    straight ahead; while sensor_clock_offset is on, the lidar's stamps run 0.5 s ahead of the others'."""
+    from pathlib import Path
+
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image, PointCloud2
+
+    from lsv_common.convert import from_pointcloud2, rgb_from_image
+    from lsv_common.testing import spin_until, start_node
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(PERCEPTION_FAULTS_SCENARIO)
+    repo = Path(__file__).resolve().parents[3]
+    rclpy.init()
+    node = rclpy.create_node("test_perception_input_faults")
+    images: list[tuple[float, float]] = []  # (stamp s since the start, share of white pixels)
+    clouds: list[tuple[float, int, int]] = []  # (stamp s, returns within 60 deg of ahead, returns)
+
+    def on_image(m: Image) -> None:
+        rgb = rgb_from_image(m)
+        images.append(((m.header.stamp.sec * NS + m.header.stamp.nanosec - START_UTC_NS) / NS,
+                       float((rgb.min(axis=2) == 255).mean())))
+
+    def on_cloud(m: PointCloud2) -> None:
+        p = from_pointcloud2(m)
+        ahead = np.abs(np.degrees(np.arctan2(p["y"], p["x"]))) < 59.0
+        clouds.append(((m.header.stamp.sec * NS + m.header.stamp.nanosec - START_UTC_NS) / NS,
+                       int(ahead.sum()), len(p)))
+
+    node.create_subscription(Image, "/sensing/camera/image_raw", on_image, qos_profile_sensor_data)
+    node.create_subscription(PointCloud2, "/sensing/lidar/points", on_cloud, qos_profile_sensor_data)
+    sim = start_node("lsv_sim.sim_node", name="simulator", params_file=repo / "src/sim/config/simulator.param.yaml",
+                     params={"scenario": str(scenario), "mode": "realtime", "realtime_factor": 0.5,
+                             "bus.interface": "udp_multicast", "bus.channel": "239.74.170.10"},
+                     remaps={"~/output/camera/image": "/sensing/camera/image_raw",
+                             "~/output/lidar/points": "/sensing/lidar/points"},
+                     log_dir=tmp_path)
+    try:
+        assert spin_until(node, lambda: not sim.alive(), 240.0), sim.log()[-2000:]
+        spin_until(node, lambda: False, 0.5)
+    finally:
+        sim.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    assert len(images) >= 20 and len(clouds) >= 20, (len(images), len(clouds), sim.log()[-2000:])
+    for t, white in images:
+        assert (white > 0.99) == (1.0 <= t < 2.0 - 1e-6), (t, white)
+    # the lidar: its scans are stamped k x 0.1 s; from 2.5 to 3.5 s the stamps read 0.5 s later
+    stamps = [t for t, _, _ in clouds]
+    steps = np.round(np.diff(stamps), 2)
+    assert 0.6 in steps and -0.4 in steps, stamps  # the jump ahead at 2.5 s and back at 3.5 s
+    for t, ahead, n in clouds:
+        occluded_now = 1.0 <= t < 2.0 - 1e-6  # before the clock offset: stamp = sampling time
+        assert n > 20_000 and (ahead == 0) == occluded_now, (t, ahead, n)
