@@ -6,6 +6,12 @@ labels file stops the node with exit status 2 and a message naming the file and 
 2. each image: skip it (and count it) when it is older than ``max_frame_age_s`` on the ROS clock,
 convert it to a numpy view, detect, publish the objects with the image's header, optionally an
 annotated debug image, 3. /diagnostics at 1 Hz: frames, skipped stale frames, inference time.
+
+Faults it reports (issue #15): an image stamped more than ``max_stamp_ahead_s`` after the node's clock
+is dropped and counted ("stamps ahead of clock by 0.5 s", WARN); a blinded image (sun glare,
+overexposure: ``blinded.min_share`` of its pixels saturated, ``lsv_perception.camera.exposure``) gives
+no detections at all - nothing is published for it, so the tracker's camera input goes stale and it
+tracks from the lidar alone - and "camera blinded" (WARN: the camera is advisory to the controller).
 Docs: ``src/perception/doc/camera_detector.md``.
 """
 
@@ -26,7 +32,9 @@ from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node,
 from lsv_common.params import spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import DetectedObject, DetectedObjectArray
-from lsv_perception.camera.detector import CameraDetector, Detections, DetectorConfig, frame_is_stale
+from lsv_perception.camera.detector import CameraDetector, Detections, DetectorConfig
+from lsv_perception.camera.exposure import BlindnessParams, is_blinded
+from lsv_perception.stamp_check import Stamp, StampCheck, StampLimits
 
 NO_FRAME_WARN_S = 2.0  # s without any image -> diagnostics WARN
 
@@ -36,6 +44,9 @@ class CameraNodeParams:
     max_frame_age_s: float = field(default=0.5, metadata=spec(
         "an image whose header stamp is older than this on the node's clock is skipped and counted "
         "(0 = never skip)", unit="s", min=0.0, max=60.0, optional=True))
+    max_stamp_ahead_s: float = field(default=0.2, metadata=spec(
+        "an image stamped further ahead of the node's clock is dropped and counted (the camera's clock is off; "
+        "0 = no check)", unit="s", min=0.0, max=10.0, optional=True))
     publish_debug_image: bool = field(default=False, metadata=spec(
         "publish ~/output/debug_image (the input with the boxes drawn; costs a copy and drawing)", optional=True))
 
@@ -75,7 +86,11 @@ class CameraDetectorNode(Node):
         self.get_logger().info(
             f"model {self.detector.model_path} ({self.detector.config.layout}, input {self.detector.input_w}x"
             f"{self.detector.input_h}, {len(self.detector.labels)} classes) on {self.detector.providers}")
-        self.frames = self.processed = self.stale = self.rejected = 0
+        self.blindness = load_params(self, BlindnessParams)
+        self.stamp_check = StampCheck(StampLimits(self.params.max_stamp_ahead_s, self.params.max_frame_age_s))
+        self.frames = self.processed = self.rejected = self.blinded = 0
+        self.last_saturated_share = 0.0
+        self._period = {"processed": 0, "blinded": 0, "ahead": 0}  # counts at the previous diagnostics report
         self.stamps = RepeatedStamps()  # a frozen driver re-sending its last frame is dropped, not processed
         self.last_frame_mono: float | None = None
         self.last_error = ""
@@ -98,10 +113,9 @@ class CameraDetectorNode(Node):
                                       "a row): a frozen camera driver? dropped", throttle_duration_sec=1.0)
             return
         self.last_frame_mono = time.monotonic()
-        if frame_is_stale(stamp_ns, self.get_clock().now().nanoseconds, self.params.max_frame_age_s):
-            self.stale += 1
-            self.get_logger().warning(f"skipping camera frames older than {self.params.max_frame_age_s} s "
-                                      f"({self.stale} so far)", throttle_duration_sec=1.0)
+        if not self.stamp_check.check(stamp_ns, self.get_clock().now().nanoseconds):
+            self.get_logger().warning(f"camera frame skipped: {self.stamp_check.describe()} "
+                                      f"({self.stamp_check.dropped} so far)", throttle_duration_sec=1.0)
             return
         try:
             pixels = rgb_from_image(msg)
@@ -109,6 +123,12 @@ class CameraDetectorNode(Node):
             self.rejected += 1
             self.last_error = str(err)
             self.get_logger().error(f"camera frame rejected: {err}", throttle_duration_sec=1.0)
+            return
+        blinded, self.last_saturated_share = is_blinded(pixels, self.blindness)
+        if blinded:  # glare: whatever a detector finds in it is not there; say nothing rather than nothing seen
+            self.blinded += 1
+            self.get_logger().warning(f"camera blinded: {self.last_saturated_share:.0%} of the image saturated, "
+                                      "no detections", throttle_duration_sec=1.0)
             return
         dets = self.detector.detect(pixels)
         self.objects_pub.publish(objects_msg(dets, self.detector.classifications, msg.header))
@@ -120,9 +140,15 @@ class CameraDetectorNode(Node):
         self.total_ms.append((time.perf_counter() - t0) * 1e3)
 
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
-        values = {"frames": self.frames, "processed": self.processed, "stale_skipped": self.stale,
+        stale = self.stamp_check.counts[Stamp.BEHIND]
+        values = {"frames": self.frames, "processed": self.processed, "stale_skipped": stale,
                   "repeated_skipped": self.stamps.repeated.get("image", 0),
+                  "dropped_stamp_ahead": self.stamp_check.counts[Stamp.AHEAD], "blinded": self.blinded,
+                  "saturated_share": self.last_saturated_share,
                   "rejected": self.rejected, "providers": ",".join(self.detector.providers)}
+        now = {"processed": self.processed, "blinded": self.blinded, "ahead": self.stamp_check.counts[Stamp.AHEAD]}
+        period = {k: v - self._period[k] for k, v in now.items()}
+        self._period = now
         if self.infer_ms:
             ms = np.asarray(self.infer_ms)
             total = np.asarray(self.total_ms) if self.total_ms else ms
@@ -132,9 +158,13 @@ class CameraDetectorNode(Node):
             frozen = self.stamps.in_a_row.get("image", 0)
             level, message = WARN, (f"no new camera frames (the last one repeated {frozen} times: camera frozen)"
                                     if frozen else "no camera frames")
+        elif period["blinded"]:
+            level, message = WARN, "camera blinded (image saturated): no detections"
+        elif period["ahead"]:
+            level, message = WARN, f"{self.stamp_check.describe()}: frames dropped"
         elif self.rejected and self.processed == 0:
             level, message = ERROR, f"every camera frame rejected: {self.last_error}"
-        elif self.stale and self.processed == 0:
+        elif stale and self.processed == 0:
             level, message = WARN, "every camera frame is stale (clock or latency problem)"
         else:
             level, message = OK, "detecting"

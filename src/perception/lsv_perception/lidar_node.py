@@ -9,6 +9,13 @@ the message, the pipeline, ``~/output/objects`` with the cloud's header, and ``~
 with the boxes moved to ``map`` by the odometry closest to the cloud's stamp (skipped, and said on
 diagnostics, when there is none within ``odometry_max_offset_s``), 4. /diagnostics at 1 Hz: processing
 time, points in/kept, objects, odometry state. Docs: ``src/perception/doc/lidar_detector.md``.
+
+Faults it reports (issue #15): a cloud stamped more than ``max_stamp_ahead_s`` after the node's clock or
+older than ``max_cloud_age_s`` is dropped and counted ("stamps ahead of clock by 0.5 s": ERROR while no
+cloud gets through, the tracker's input then goes stale); an azimuth sector without returns for a few
+scans (``lidar.occlusion``) is "lidar occluded: sector A..B deg", ERROR when it is ahead (the objects in
+the path cannot be trusted: the controller's minimal-risk manoeuvre stops the vehicle), WARN otherwise;
+reported at once when it starts, not only at the next 1 Hz report.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node,
 from lsv_common.params import spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import DetectedObject, DetectedObjectArray
+from lsv_perception.lidar.occlusion import OcclusionMonitor, OcclusionParams
 from lsv_perception.lidar.pipeline import LidarConfig, LidarPipeline, LidarResult
 from lsv_perception.lidar.transform import LidarExtrinsics, PoseBuffer, boxes_to_frame, matrix_from_pose
+from lsv_perception.stamp_check import StampCheck, StampLimits
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,12 @@ class LidarNodeParams:
     cloud_timeout_s: float = field(default=1.0, metadata=spec(
         "no cloud for this long -> diagnostics ERROR", unit="s", min=0.1, max=60.0, optional=True))
     map_frame: str = field(default="map", metadata=spec("frame of ~/output/objects_map", optional=True))
+    max_stamp_ahead_s: float = field(default=0.2, metadata=spec(
+        "a cloud stamped further ahead of the node's clock is dropped and counted (the sensor's clock is off; "
+        "0 = no check)", unit="s", min=0.0, max=10.0, optional=True))
+    max_cloud_age_s: float = field(default=1.0, metadata=spec(
+        "a cloud older than this on the node's clock is dropped and counted (as good as none: cloud_timeout_s; "
+        "0 = no check)", unit="s", min=0.0, max=10.0, optional=True))
 
 
 def objects_msg(result: LidarResult, centers: np.ndarray, yaws: np.ndarray, header) -> DetectedObjectArray:
@@ -68,11 +83,15 @@ class LidarDetectorNode(Node):
         self.config = load_params(self, LidarConfig)
         self.t_base_lidar = load_params(self, LidarExtrinsics).matrix()
         self.pipeline = LidarPipeline(self.config)
+        self.occlusion = OcclusionMonitor(load_params(self, OcclusionParams))
+        self.stamp_check = StampCheck(StampLimits(self.params.max_stamp_ahead_s, self.params.max_cloud_age_s))
+        self._processed_before = 0  # clouds processed at the previous diagnostics report
+        self._dropped_before = 0  # clouds dropped for their stamp at the previous report
         model = self.pipeline.model
         self.get_logger().info(f"classifier: {model.path} ({model.names})" if model else
                                "classifier: geometric rules (classifier.type: geometric): no model")
         self.poses = PoseBuffer()
-        self.clouds = self.bad_clouds = self.map_published = self.no_odometry = 0
+        self.clouds = self.bad_clouds = self.map_published = self.no_odometry = self.processed = 0
         self.stamps = RepeatedStamps()  # a frozen driver re-sending its last cloud is dropped, not processed
         self.last_cloud_mono: float | None = None
         self.last_result: LidarResult | None = None
@@ -104,6 +123,11 @@ class LidarDetectorNode(Node):
                                       "a row): a frozen lidar driver? dropped", throttle_duration_sec=1.0)
             return
         self.last_cloud_mono = time.monotonic()
+        if not self.stamp_check.check(stamp, self.get_clock().now().nanoseconds):
+            # a cloud that cannot be placed in time is no cloud: the tracker's lidar input goes stale
+            self.get_logger().warning(f"cloud dropped: {self.stamp_check.describe()} "
+                                      f"({self.stamp_check.dropped} so far)", throttle_duration_sec=1.0)
+            return
         # 3. convert and validate
         try:
             points = from_pointcloud2(msg)
@@ -114,8 +138,10 @@ class LidarDetectorNode(Node):
             self.last_error = str(err)
             self.get_logger().error(f"cloud rejected: {err}", throttle_duration_sec=1.0)
             return
+        self._check_occlusion(points)
         # 4. the core, then the lidar-frame objects with the cloud's header
         result = self.pipeline.process(points)
+        self.processed += 1
         self.objects_pub.publish(objects_msg(result, result.centers, result.yaws, msg.header))
         # 5. the same objects in the map frame, with the odometry closest to the cloud's stamp
         found = self.poses.nearest(stamp)
@@ -131,11 +157,34 @@ class LidarDetectorNode(Node):
         self.last_result = result
         self.total_ms.append((time.perf_counter() - t0) * 1e3)
 
+    def _check_occlusion(self, points: np.ndarray) -> None:
+        """The blocked sectors of this cloud; a new one ahead is reported at once (the controller stops on it)."""
+        ahead_before = self.occlusion.ahead
+        before = self.occlusion.sectors
+        sectors = self.occlusion.update(points["x"], points["y"])
+        if sectors != before and sectors:
+            self.get_logger().warning(f"lidar occluded: {', '.join(s.describe() for s in sectors)}",
+                                      throttle_duration_sec=1.0)
+        if self.occlusion.ahead and not ahead_before:
+            self.diagnostics.publish_now()
+
+    def _occlusion_status(self) -> DiagnosticStatus:
+        sectors = self.occlusion.sectors
+        values = {"sectors": len(sectors), "blocked_deg": sum(s.width_deg for s in sectors)}
+        if not sectors:
+            return status("occlusion", OK, "no blocked sector", values)
+        level = ERROR if self.occlusion.ahead else WARN
+        return status("occlusion", level, "lidar occluded: " + ", ".join(
+            s.describe() + ("" if s.ahead else " (not ahead)") for s in sectors), values)
+
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
         r = self.last_result
         values: dict[str, object] = {"clouds": self.clouds, "bad_clouds": self.bad_clouds,
                                      "repeated_clouds": self.stamps.repeated.get("cloud", 0),
-                                     "map_published": self.map_published, "no_odometry": self.no_odometry}
+                                     "map_published": self.map_published, "no_odometry": self.no_odometry,
+                                     **self.stamp_check.values()}
+        processed_now, self._processed_before = self.processed - self._processed_before, self.processed
+        dropped_now, self._dropped_before = self.stamp_check.dropped - self._dropped_before, self.stamp_check.dropped
         if self.total_ms:
             values["processing_ms_last"] = float(self.total_ms[-1])
             values["processing_ms_p95"] = float(np.percentile(self.total_ms, 95))
@@ -151,14 +200,18 @@ class LidarDetectorNode(Node):
             level, message = ERROR, ("no new point cloud" if frozen else "no point cloud") + (
                 "" if since is None else f" for {since:.1f} s") + (
                 f" (the last one repeated {frozen} times: lidar frozen)" if frozen else "")
+        elif dropped_now and not processed_now:
+            level, message = ERROR, f"{self.stamp_check.describe()}: every cloud dropped"
         elif self.last_error and self.bad_clouds and r is None:
             level, message = ERROR, f"every cloud rejected: {self.last_error}"
+        elif dropped_now:
+            level, message = WARN, f"{self.stamp_check.describe()}: some clouds dropped"
         elif self.last_odometry_offset_s is None or self.last_odometry_offset_s > self.params.odometry_max_offset_s:
             level, message = WARN, ("no odometry: publishing lidar-frame objects only" if len(self.poses) == 0 else
                                     "no odometry near the cloud stamp: publishing lidar-frame objects only")
         else:
             level, message = OK, f"{r.count if r else 0} objects"
-        return [status("pipeline", level, message, values)]
+        return [status("pipeline", level, message, values), self._occlusion_status()]
 
 
 def main(args: list[str] | None = None) -> int:

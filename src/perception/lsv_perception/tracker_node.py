@@ -9,7 +9,9 @@ frame are fresh), update the tracker at the scan's stamp and publish the confirm
 with the age of every input. When the lidar objects are missing or stale nothing is published
 (and the status is ERROR): the planner and the controller then see perception as stale and stop,
 rather than trusting an empty list. An empty lidar frame is a valid answer and gives an empty
-(or coasting) track list.
+(or coasting) track list. A tracker that has just started (a respawn after a crash) publishes
+nothing until it has seen ``confirm_hits`` lidar frames: before that nothing could be confirmed, and
+an empty list would tell the planner that the objects ahead had gone.
 """
 
 from __future__ import annotations
@@ -272,8 +274,14 @@ class TrackerNode(Node):
                 self._warn(f"camera fusion skipped: {err}")
         stats = self.tracker.update(t_ns, meas)
         self._count(stats)
+        if self._warming_up():
+            return  # nothing confirmed yet: silence (perception stale downstream), not an empty list
         self._publish(msg.header.stamp)
         self._update_ms = 1e3 * (time.perf_counter() - t0)
+
+    def _warming_up(self) -> bool:
+        """Fewer lidar frames since the start than a track needs to be confirmed."""
+        return self._counts["lidar_frames"] < self.tracker_params.confirm_hits
 
     def _camera_for(self, t_ns: int, now: int):
         p = self.params
@@ -304,6 +312,10 @@ class TrackerNode(Node):
         if ages["lidar"] > p.lidar_timeout_s:
             level = ERROR
             problems.append("lidar objects missing" if math.isinf(ages["lidar"]) else "lidar objects stale")
+        elif self._warming_up():
+            level = WARN
+            problems.append(f"starting: no output before {self.tracker_params.confirm_hits} lidar frames "
+                            f"({self._counts['lidar_frames']} so far)")
         if p.use_camera:
             for key, limit in (("camera", p.camera_timeout_s), ("camera_info", p.camera_timeout_s),
                                ("odometry", p.odometry_timeout_s)):

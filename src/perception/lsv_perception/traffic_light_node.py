@@ -8,6 +8,12 @@ localizer does not estimate it: z variance above 1 m^2); 3. each image (skipped 
 ``max_frame_age_s``, when its stamp repeats the previous one, or while CameraInfo or odometry is
 missing or stale): looks at every head facing the camera, publishes the states it saw (``SOURCE_PERCEPTION``, no timing,
 the image's stamp, frame ``map``; an empty array: no head seen); 4. /diagnostics at 1 Hz.
+
+Faults it reports (issue #15): an image stamped more than ``max_stamp_ahead_s`` after the node's clock
+is skipped and counted ("stamps ahead of clock by 0.5 s", WARN); a blinded image (sun glare,
+overexposure: ``blinded.min_share`` of its pixels saturated) is not looked at: an empty array is
+published for it at once (no light state: every signalised line ahead is unknown to the planner, which
+stops at it unless an authenticated V2X state says otherwise) and the status is "camera blinded" (WARN).
 Docs: ``src/perception/doc/traffic_light_classifier.md``.
 """
 
@@ -30,7 +36,7 @@ from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
 from lsv_msgs.msg import TrafficSignal, TrafficSignalArray
-from lsv_perception.camera.detector import frame_is_stale
+from lsv_perception.camera.exposure import BlindnessParams, is_blinded
 from lsv_perception.fusion.projection import (
     Calibration,
     CalibrationError,
@@ -38,6 +44,7 @@ from lsv_perception.fusion.projection import (
     calibration_from_msg,
     matrix_of_pose,
 )
+from lsv_perception.stamp_check import StampCheck, StampLimits
 from lsv_perception.traffic_light import LightClassifierParams, LightMapError, classify, load_light_map
 
 NS = 1_000_000_000
@@ -59,6 +66,9 @@ class TrafficLightNodeParams:
     max_frame_age_s: float = field(default=0.5, metadata=spec(
         "an image whose stamp is older than this on the node's clock is skipped (0 = never)", unit="s", min=0.0,
         max=60.0, optional=True))
+    max_stamp_ahead_s: float = field(default=0.2, metadata=spec(
+        "an image stamped further ahead of the node's clock is skipped and counted (the camera's clock is off; "
+        "0 = no check)", unit="s", min=0.0, max=10.0, optional=True))
     odometry_timeout_s: float = field(default=0.3, metadata=spec(
         "odometry older than this: nothing is classified (the pose places the heads in the image)", unit="s",
         min=0.02, max=5.0, optional=True))
@@ -87,6 +97,10 @@ class TrafficLightNode(Node):
         # 1. parameters and the map's heads (fails here, not at the first frame)
         self.params = p = load_params(self, TrafficLightNodeParams)
         self.classifier_params = load_params(self, LightClassifierParams)
+        self.blindness = load_params(self, BlindnessParams)
+        self.stamp_check = StampCheck(StampLimits(p.max_stamp_ahead_s, p.max_frame_age_s))
+        self.last_saturated_share = 0.0
+        self._blinded_before = 0  # blinded frames at the previous diagnostics report
         self.t_base_camera = load_params(self, CameraMountParams).t_base_camera()
         try:
             self.light_map = load_light_map(p.map_path, p.map_origin_lat_deg, p.map_origin_lon_deg,
@@ -154,16 +168,27 @@ class TrafficLightNode(Node):
         if not self.stamps.is_new("image", stamp_to_ns(msg.header.stamp)):
             return self._skip("the same stamp as the previous frame (a frozen camera driver?)")
         self.last_frame_mono = time.monotonic()
-        if frame_is_stale(stamp_to_ns(msg.header.stamp), now, p.max_frame_age_s):
-            return self._skip(f"older than {p.max_frame_age_s} s")
+        if not self.stamp_check.check(stamp_to_ns(msg.header.stamp), now):
+            return self._skip(self.stamp_check.describe())
+        try:
+            rgb = rgb_from_image(msg)
+        except ConversionError as err:
+            self.counts["rejected"] += 1
+            return self._skip(str(err))
+        blinded, self.last_saturated_share = is_blinded(rgb, self.blindness)
+        if blinded:  # glare: no lamp can be read; say so at once (an empty array: every light unknown)
+            self.counts["blinded"] += 1
+            self.pub.publish(signals_msg([], msg.header))
+            self.get_logger().warning(f"camera blinded: {self.last_saturated_share:.0%} of the image saturated, "
+                                      "no light state reported", throttle_duration_sec=2.0)
+            return None
         if self._calib is None or self._age_s("camera_info", now) > p.camera_info_timeout_s:
             return self._skip("no fresh CameraInfo")
         if self._t_map_base is None or self._age_s("odometry", now) > p.odometry_timeout_s:
             return self._skip("no fresh odometry (the pose places the heads in the image)")
         try:
-            rgb = rgb_from_image(msg)
             observations = classify(rgb, self.heads, self._calib, self._t_map_base, self.classifier_params)
-        except (ConversionError, ValueError) as err:
+        except ValueError as err:
             self.counts["rejected"] += 1
             return self._skip(str(err))
         out = signals_msg(observations, msg.header)
@@ -175,13 +200,18 @@ class TrafficLightNode(Node):
         self.frame_ms.append((time.perf_counter() - t0) * 1e3)
 
     def _collect_diagnostics(self) -> list[DiagnosticStatus]:
-        values = {**self.counts, **{f"seen_{k}": v for k, v in self.seen.items()}, "heads": len(self.heads)}
+        values = {**self.counts, **{f"seen_{k}": v for k, v in self.seen.items()}, "heads": len(self.heads),
+                  "saturated_share": self.last_saturated_share, **self.stamp_check.values()}
+        blinded_now = self.counts["blinded"] - self._blinded_before
+        self._blinded_before = self.counts["blinded"]
         if self.frame_ms:
             values["frame_ms_p95"] = float(np.percentile(np.asarray(self.frame_ms), 95))
         classified_now = self.counts["classified"] - self._classified_before
         self._classified_before = self.counts["classified"]
         if self.last_frame_mono is None or time.monotonic() - self.last_frame_mono > NO_FRAME_WARN_S:
             level, message = WARN, "no new camera frames"
+        elif blinded_now:
+            level, message = WARN, "camera blinded (image saturated): no light state reported"
         elif classified_now == 0:
             level, message = WARN, f"no frame classified since the last report: {self.last_skip}"
         else:

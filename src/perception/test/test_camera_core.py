@@ -18,7 +18,7 @@ from lsv_perception.camera.decode import (
     nms_classwise,
     yolox_grid,
 )
-from lsv_perception.camera.detector import CameraDetector, DetectorConfig, ModelLoadError, frame_is_stale
+from lsv_perception.camera.detector import CameraDetector, DetectorConfig, ModelLoadError
 from lsv_perception.camera.labels import CLASSIFICATIONS, LabelsError, classification_of, load_labels
 from lsv_perception.camera.preprocess import PAD_VALUE, Letterbox, letterbox_geometry
 
@@ -180,13 +180,6 @@ def test_committed_labels_map_to_message_classes() -> None:
     names, classes = load_labels(default_labels_path())
     assert dict(zip(names, classes.tolist(), strict=True)) == {
         "pedestrian": 6, "cyclist": 4, "car": 1, "truck": 2, "emergency_vehicle": 8, "static_obstacle": 9}
-
-
-def test_frame_is_stale() -> None:
-    assert frame_is_stale(0, 600_000_000, 0.5)
-    assert not frame_is_stale(0, 500_000_000, 0.5)
-    assert not frame_is_stale(2_000_000_000, 1_000_000_000, 0.5)  # from the future: clock skew, not stale
-    assert not frame_is_stale(0, 10**12, 0.0)  # 0 disables the check
 
 
 # -- the ONNX Runtime wrapper ------------------------------------------------------------------

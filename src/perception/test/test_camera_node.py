@@ -29,7 +29,7 @@ def frame_with_most_objects() -> tuple[np.ndarray, int]:
 
 
 @pytest.mark.slow
-def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images(tmp_path: Path) -> None:
+def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images_and_glare(tmp_path: Path) -> None:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.qos import qos_profile_sensor_data
@@ -94,6 +94,25 @@ def test_node_detects_in_a_frame_skips_stale_ones_and_handles_empty_images(tmp_p
 
         # >= 3: on a loaded machine a start-up frame may also have waited longer than 3 s in the queue
         assert spin_until(node, lambda: stale_count() >= 3, 5.0), stale_count()
+
+        # 4. the same frame blinded by glare, and one stamped 1 s ahead of the clock: no detections published for
+        # either, each said on /diagnostics (WARN: the camera is advisory)
+        from lsv_common.node import WARN, level_of
+        from lsv_sim.sensor_faults import blind
+
+        def said(text: str, since: int) -> list:
+            return [st for d in diags.messages[since:] for st in d.status
+                    if st.name.startswith("camera_detector") and text in st.message]
+
+        for pixels, age_s, frame_id, text in ((blind(rgb, 1.0), 0.0, "glare", "camera blinded"),
+                                              (rgb, -1.0, "ahead", "stamps ahead of clock by")):
+            d0, n0 = diags.count, objects.count
+            for _ in range(10):
+                publish(pixels, age_s, frame_id)
+                spin_until(node, lambda: False, 0.1)
+            assert spin_until(node, lambda t=text, d=d0: bool(said(t, d)), 3.0), (text, proc.log()[-2000:])
+            assert level_of(said(text, d0)[-1]) == WARN
+            assert not any(m.header.frame_id == frame_id for m in objects.messages[n0:])
         assert proc.alive(), proc.log()
     finally:
         node.destroy_node()

@@ -105,6 +105,9 @@ def test_tracker_node_over_topics(tmp_path: Path) -> None:
         start = node.get_clock().now().nanoseconds
         node.create_timer(0.1, feed)
         assert spin_until(node, lambda: any(m.objects for m in out.messages), 20.0), proc.log()
+        # a tracker that has just started says nothing until it could confirm what is there: its first output
+        # already holds the pedestrian, never an empty list that would mean "the road is clear"
+        assert out.messages[0].objects and out.messages[0].objects[0].confirmed
         spin_until(node, lambda: False, 1.5)
         last = out.messages[-1]
         assert last.header.frame_id == "map" and len(last.objects) == 1

@@ -2,7 +2,9 @@
 light red, CameraInfo and odometry without height (as the localizer gives it: the node takes the
 road's height from the map) in -> a TrafficSignalArray naming the intersection, phase and
 lanelet of the head, state red, source perception, the image's stamp; without fresh odometry
-nothing is classified (and /diagnostics says why); a missing map -> exit status 2 naming it."""
+nothing is classified (and /diagnostics says why); a frame blinded by glare -> an empty array and
+"camera blinded"; a frame stamped ahead of the clock -> skipped, "stamps ahead of clock"; a missing map
+-> exit status 2 naming it."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def test_node_reports_the_red_it_sees_and_nothing_without_a_pose(tmp_path: Path)
         info_msg = CameraInfo(width=info.width, height=info.height, k=list(info.k), d=list(info.d), r=list(info.r),
                               p=list(info.p), distortion_model=info.distortion_model)
 
-        def publish(with_pose: bool) -> int:
+        def publish(with_pose: bool, pixels: np.ndarray = rgb, ahead_s: float = 0.0) -> int:
             now = node.get_clock().now()
             info_msg.header.stamp = now.to_msg()
             info_pub.publish(info_msg)
@@ -75,8 +77,12 @@ def test_node_reports_the_red_it_sees_and_nothing_without_a_pose(tmp_path: Path)
                 odo.pose.covariance[14] = 1e4
                 odom_pub.publish(odo)
                 spin_until(node, lambda: False, 0.05)  # the pose before the frame
-            image_pub.publish(to_image(rgb, "rgb8", "camera", now.to_msg()))
-            return now.nanoseconds
+            stamp = now + rclpy.duration.Duration(seconds=ahead_s)
+            image_pub.publish(to_image(pixels, "rgb8", "camera", stamp.to_msg()))
+            return stamp.nanoseconds
+
+        def reported(text: str, since: int) -> list:
+            return [st for d in diags.messages[since:] for st in d.status if text in st.message]
 
         # 1. pose, calibration and frame: the red is reported (slow start on a loaded machine: repeat)
         for _ in range(300):
@@ -91,6 +97,31 @@ def test_node_reports_the_red_it_sees_and_nothing_without_a_pose(tmp_path: Path)
                                                                  head.lanelet_ids[0])
         assert s.state == TrafficSignal.STATE_RED and s.source == TrafficSignal.SOURCE_PERCEPTION
         assert s.confidence == pytest.approx(1.0)
+
+        # 1b. the same view blinded by glare: an empty array with the frame's stamp (no state: the line is
+        # unknown), "camera blinded" (WARN); then a frame stamped 1 s ahead of the clock: skipped, said so
+        from lsv_sim.sensor_faults import blind
+
+        glare = blind(rgb, 1.0)
+        n0, n_out = len(diags.messages), len(signals.messages)
+
+        def stamp_of(m) -> int:
+            return m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec
+
+        glared = set()
+        for _ in range(40):
+            glared.add(publish(True, glare))
+            if spin_until(node, lambda: any(stamp_of(m) in glared for m in signals.messages[n_out:]), 0.2):
+                break
+        blinded = [m for m in signals.messages[n_out:] if stamp_of(m) in glared]
+        assert blinded and all(m.signals == [] for m in blinded), proc.log()
+        assert spin_until(node, lambda: bool(reported("camera blinded", n0)), 3.0)
+        assert reported("camera blinded", n0)[-1].level == b"\x01"
+        n0, n_out = len(diags.messages), len(signals.messages)
+        ahead = {publish(True, rgb, ahead_s=1.0) for _ in range(5)}
+        assert spin_until(node, lambda: bool(reported("stamps ahead of clock by", n0)), 3.0), \
+            [st.message for d in diags.messages[n0:] for st in d.status]
+        assert not ahead & {stamp_of(m) for m in signals.messages[n_out:]}
 
         # 2. odometry stops: frames are not classified (no output with their stamps), diagnostics say why
         spin_until(node, lambda: False, 0.6)  # > odometry_timeout_s

@@ -119,12 +119,6 @@ class Detections:
         return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
-def frame_is_stale(stamp_ns: int, now_ns: int, max_age_s: float) -> bool:
-    """True when a frame stamped ``stamp_ns`` is older than ``max_age_s`` at ``now_ns`` (0 = never stale).
-    A stamp from the future (clock skew) is not stale."""
-    return max_age_s > 0.0 and now_ns - stamp_ns > max_age_s * 1e9
-
-
 def _dim(d: object) -> int | None:
     return d if isinstance(d, int) and d > 0 else None
 
