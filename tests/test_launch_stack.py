@@ -90,6 +90,23 @@ def test_only_the_oracle_argument_gives_onboard_nodes_ground_truth_and_says_so(a
     assert nodes["/simulator"].params["perception"] == "oracle"  # written into summary.json
 
 
+def test_lsv_sim_latency_reaches_the_planner_and_every_perception_node(tmp_path):
+    from lsv_bringup.cli import build_parser, sim_launch_arguments
+    from lsv_common.latency import OutputDelayParams
+    from lsv_common.paramfile import load_param_file
+
+    parser, _ = build_parser()
+    args = sim_launch_arguments(parser.parse_args(["sim", "--sync", "--latency", "fixed"]), tmp_path)
+    nodes = {n.fqn: n for n in LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args(args)).nodes}
+    delayed = {"/planner", "/camera_detector", "/traffic_light_classifier", "/lidar_detector", "/tracker"}
+    assert {name for name, n in nodes.items() if n.params.get("output_delay.mode") == "fixed"} == delayed
+    for name in delayed:  # each node's parameter file gives its own latency, within the declared range
+        fixed_s = [v.get("output_delay.fixed_s") for f in nodes[name].params_files for v in load_param_file(f).values()]
+        assert any(v is not None and 0.0 < v <= 0.1 for v in fixed_s), (name, fixed_s)
+    plain = LaunchLoader().load(ROOT / "launch" / "sim.launch.yaml", parse_launch_args([])).nodes
+    assert {n.params.get("output_delay.mode") for n in plain if n.fqn in delayed} == {OutputDelayParams().mode}
+
+
 def test_lsv_sim_oracle_option_is_the_launch_argument_and_the_default_is_the_stacks_perception(tmp_path):
     from lsv_bringup.cli import build_parser, sim_launch_arguments
 

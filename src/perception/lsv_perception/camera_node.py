@@ -28,6 +28,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from lsv_common.convert import ConversionError, rgb_from_image, to_image
+from lsv_common.latency import OutputDelay, OutputDelayParams
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
@@ -87,6 +88,7 @@ class CameraDetectorNode(Node):
             f"model {self.detector.model_path} ({self.detector.config.layout}, input {self.detector.input_w}x"
             f"{self.detector.input_h}, {len(self.detector.labels)} classes) on {self.detector.providers}")
         self.blindness = load_params(self, BlindnessParams)
+        self.delay = OutputDelay(self, load_params(self, OutputDelayParams))  # synchronous simulation only
         self.stamp_check = StampCheck(StampLimits(self.params.max_stamp_ahead_s, self.params.max_frame_age_s))
         self.frames = self.processed = self.rejected = self.blinded = 0
         self.last_saturated_share = 0.0
@@ -100,7 +102,7 @@ class CameraDetectorNode(Node):
         self.objects_pub = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
         self.debug_pub = (self.create_publisher(Image, "~/output/debug_image", qos_profile_sensor_data)
                           if self.params.publish_debug_image else None)
-        self.create_subscription(Image, "~/input/image", self._on_image, qos_profile_sensor_data)
+        self.create_subscription(Image, "~/input/image", self.delay.timed(self._on_image), qos_profile_sensor_data)
         # 3. health
         self.diagnostics = Diagnostics(self, self._collect_diagnostics)
 
@@ -131,7 +133,7 @@ class CameraDetectorNode(Node):
                                       "no detections", throttle_duration_sec=1.0)
             return
         dets = self.detector.detect(pixels)
-        self.objects_pub.publish(objects_msg(dets, self.detector.classifications, msg.header))
+        self.delay.publish(self.objects_pub, objects_msg(dets, self.detector.classifications, msg.header))
         self.processed += 1
         self.infer_ms.append(self.detector.last_timing_ms["inference"])
         if self.debug_pub is not None and pixels.size:

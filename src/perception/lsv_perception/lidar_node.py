@@ -33,6 +33,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import PointCloud2
 
 from lsv_common.convert import ConversionError, from_pointcloud2
+from lsv_common.latency import OutputDelay, OutputDelayParams
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
@@ -84,6 +85,7 @@ class LidarDetectorNode(Node):
         self.t_base_lidar = load_params(self, LidarExtrinsics).matrix()
         self.pipeline = LidarPipeline(self.config)
         self.occlusion = OcclusionMonitor(load_params(self, OcclusionParams))
+        self.delay = OutputDelay(self, load_params(self, OutputDelayParams))  # synchronous simulation only
         self.stamp_check = StampCheck(StampLimits(self.params.max_stamp_ahead_s, self.params.max_cloud_age_s))
         self._processed_before = 0  # clouds processed at the previous diagnostics report
         self._dropped_before = 0  # clouds dropped for their stamp at the previous report
@@ -102,7 +104,8 @@ class LidarDetectorNode(Node):
         self.objects_pub = self.create_publisher(DetectedObjectArray, "~/output/objects", 10)
         self.map_pub = self.create_publisher(DetectedObjectArray, "~/output/objects_map", 10)
         self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 50)
-        self.create_subscription(PointCloud2, "~/input/pointcloud", self._on_cloud, qos_profile_sensor_data)
+        self.create_subscription(PointCloud2, "~/input/pointcloud", self.delay.timed(self._on_cloud),
+                                 qos_profile_sensor_data)
         self.diagnostics = Diagnostics(self, self._collect_diagnostics)
 
     def _on_odometry(self, msg: Odometry) -> None:
@@ -142,7 +145,7 @@ class LidarDetectorNode(Node):
         # 4. the core, then the lidar-frame objects with the cloud's header
         result = self.pipeline.process(points)
         self.processed += 1
-        self.objects_pub.publish(objects_msg(result, result.centers, result.yaws, msg.header))
+        self.delay.publish(self.objects_pub, objects_msg(result, result.centers, result.yaws, msg.header))
         # 5. the same objects in the map frame, with the odometry closest to the cloud's stamp
         found = self.poses.nearest(stamp)
         self.last_odometry_offset_s = found[1] if found else None
@@ -150,7 +153,7 @@ class LidarDetectorNode(Node):
             t_map_lidar = found[0] @ self.t_base_lidar
             centers, yaws = boxes_to_frame(t_map_lidar, result.centers, result.yaws)
             header = type(msg.header)(stamp=msg.header.stamp, frame_id=self.params.map_frame)
-            self.map_pub.publish(objects_msg(result, centers, yaws, header))
+            self.delay.publish(self.map_pub, objects_msg(result, centers, yaws, header))
             self.map_published += 1
         else:
             self.no_odometry += 1

@@ -30,6 +30,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from lsv_common.convert import yaw_quaternion_msg
 from lsv_common.geometry import box_heading
+from lsv_common.latency import OutputDelay, OutputDelayParams
 from lsv_common.node import ERROR, OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import spec
 from lsv_common.stamps import stamp_to_ns
@@ -180,6 +181,7 @@ class TrackerNode(Node):
         self.tracker_params = load_params(self, TrackerParams)
         self.fusion_params = load_params(self, FusionParams)
         self.t_base_camera = load_params(self, CameraMountParams).t_base_camera()
+        self.delay = OutputDelay(self, load_params(self, OutputDelayParams))  # synchronous simulation only
         self.tracker = MultiObjectTracker(self.tracker_params)
         # latest inputs: (receive time ns of the ROS clock, value)
         self._last: dict[str, int] = {}
@@ -190,7 +192,7 @@ class TrackerNode(Node):
                         "dropped_frame": 0, "dropped_invalid": 0, "dropped_late": 0, "camera_errors": 0}
         self._update_ms = 0.0
         # 2. inputs and outputs
-        self.create_subscription(DetectedObjectArray, "~/input/lidar_objects", self._on_lidar, 5)
+        self.create_subscription(DetectedObjectArray, "~/input/lidar_objects", self.delay.timed(self._on_lidar), 5)
         self.create_subscription(DetectedObjectArray, "~/input/camera_objects", self._on_camera, 5)
         self.create_subscription(CameraInfo, "~/input/camera_info", self._on_camera_info, 2)
         self.create_subscription(DetectedObjectArray, "~/input/v2x_objects", self._on_v2x, 5)
@@ -298,7 +300,7 @@ class TrackerNode(Node):
     def _publish(self, stamp) -> None:
         tracks = self.tracker.tracks(include_tentative=self.params.publish_tentative)
         msg = tracks_to_msg(tracks, stamp, self.tracker_params.min_speed_for_heading_mps)
-        self.objects_pub.publish(msg)
+        self.delay.publish(self.objects_pub, msg)
         self._counts["published"] += 1
         if self.params.publish_markers and self.markers_pub.get_subscription_count() > 0:
             self.markers_pub.publish(markers_msg(msg))

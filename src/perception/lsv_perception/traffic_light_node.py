@@ -32,6 +32,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from lsv_common.convert import ConversionError, rgb_from_image
+from lsv_common.latency import OutputDelay, OutputDelayParams
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_common.stamps import RepeatedStamps, stamp_to_ns
@@ -98,6 +99,7 @@ class TrafficLightNode(Node):
         self.params = p = load_params(self, TrafficLightNodeParams)
         self.classifier_params = load_params(self, LightClassifierParams)
         self.blindness = load_params(self, BlindnessParams)
+        self.delay = OutputDelay(self, load_params(self, OutputDelayParams))  # synchronous simulation only
         self.stamp_check = StampCheck(StampLimits(p.max_stamp_ahead_s, p.max_frame_age_s))
         self.last_saturated_share = 0.0
         self._blinded_before = 0  # blinded frames at the previous diagnostics report
@@ -121,7 +123,7 @@ class TrafficLightNode(Node):
         self._classified_before = 0  # at the previous diagnostics report
         self.frame_ms: collections.deque[float] = collections.deque(maxlen=100)
         self.pub = self.create_publisher(TrafficSignalArray, "~/output/traffic_signals", 10)
-        self.create_subscription(Image, "~/input/image", self._on_image, qos_profile_sensor_data)
+        self.create_subscription(Image, "~/input/image", self.delay.timed(self._on_image), qos_profile_sensor_data)
         self.create_subscription(CameraInfo, "~/input/camera_info", self._on_camera_info, 2)
         self.create_subscription(Odometry, "~/input/odometry", self._on_odometry, 10)
         # 4. health
@@ -178,7 +180,7 @@ class TrafficLightNode(Node):
         blinded, self.last_saturated_share = is_blinded(rgb, self.blindness)
         if blinded:  # glare: no lamp can be read; say so at once (an empty array: every light unknown)
             self.counts["blinded"] += 1
-            self.pub.publish(signals_msg([], msg.header))
+            self.delay.publish(self.pub, signals_msg([], msg.header))
             self.get_logger().warning(f"camera blinded: {self.last_saturated_share:.0%} of the image saturated, "
                                       "no light state reported", throttle_duration_sec=2.0)
             return None
@@ -192,7 +194,7 @@ class TrafficLightNode(Node):
             self.counts["rejected"] += 1
             return self._skip(str(err))
         out = signals_msg(observations, msg.header)
-        self.pub.publish(out)
+        self.delay.publish(self.pub, out)
         self.counts["classified"] += 1
         self.counts["heads_looked_at"] += len(observations)
         for o in observations:
