@@ -3,10 +3,12 @@
 ``evaluate(scenario, trace, shape)`` -> a JSON-ready summary: collisions (footprint overlap),
 minimum distance to each actor (footprint to footprint), red-light and stop-line violations,
 crosswalk yield violations, max/mean deceleration and jerk, ride comfort outside emergency stops
-(``comfort``, from ``lsv_sim.comfort``), which goals were reached when, and every pass criterion
-of the scenario with its value. Floats are rounded so that two identical runs give
-byte-identical ``summary.json``. ``write_report`` writes it with the plots (trajectory on the
-map, speed/acceleration/jerk over time with the emergency stops, event timeline).
+(``comfort``, from ``lsv_sim.comfort``), which goals were reached when, when each actor became
+visible to the ego's lidar and when the stack first perceived it (``detection``, from
+``lsv_sim.perceived``), and every pass criterion of the scenario with its value. Floats are
+rounded so that two identical runs give byte-identical ``summary.json``. ``write_report`` writes
+it with the plots (trajectory on the map, speed/acceleration/jerk over time with the emergency
+stops, event timeline).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from lsv_sim import comfort as ride
+from lsv_sim import perceived as seen
 from lsv_sim.comfort import STANDSTILL_MPS, ExcludedInterval
 from lsv_sim.core import EgoShape, Trace
 from lsv_sim.lights import LightState
+from lsv_sim.perceived import PerceptionRecord
 from lsv_sim.scenario import Fault, Scenario
 
 STOP_ZONE_M = 3.0  # m; a stop at an unsignalled stop line must happen within this distance before it
@@ -172,12 +176,14 @@ def fault_metrics(faults: tuple[Fault, ...], t: np.ndarray, x: np.ndarray, y: np
 
 def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool = True,
              diagnostics: list[dict[str, Any]] | None = None,
-             excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK) -> dict[str, Any]:
+             excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK,
+             perceived: PerceptionRecord | None = None) -> dict[str, Any]:
     """The run's metrics and pass/fail, JSON-ready (see the module docstring). ``completed`` =
     False marks a run stopped before the scenario's end (it then fails). ``diagnostics``: the
     events of ``core.DiagnosticsLog`` (None = /diagnostics was not observed). ``excluded``: the
     emergency stops (``lsv_sim.emergency``) left out of the comfort figures. ``perception``: what
-    the planner and the controller saw (``PERCEPTION_MODES``), recorded in the summary."""
+    the planner and the controller saw (``PERCEPTION_MODES``), recorded in the summary.
+    ``perceived``: the stack's perceived objects and the lidar visibility (None = not recorded)."""
     ego, actors, lights = trace.view()
     t, x, y, yaw, speed, accel = (ego[:, i] for i in range(6))
     ego_rect = rectangles(x, y, yaw, shape.length_m, shape.width_m)
@@ -185,10 +191,10 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
     front = np.stack([x + half * np.cos(yaw), y + half * np.sin(yaw)], axis=-1)
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.01
 
-    collisions, min_dist = [], {}
+    collisions, min_dist, dist_to = [], {}, {}
     for j, a in enumerate(scenario.actors):
         rect = rectangles(actors[:, j, 0], actors[:, j, 1], actors[:, j, 2], a.length_m, a.width_m)
-        d = rect_distance(ego_rect, rect)
+        d = dist_to[a.actor_id] = rect_distance(ego_rect, rect)
         k = int(np.argmin(d))
         min_dist[a.actor_id] = {"type": a.type.value, "distance_m": _r(d[k], 3), "t_s": _r(t[k], 2)}
         for i in _rising(d <= 0.0):
@@ -290,6 +296,7 @@ def evaluate(scenario: Scenario, trace: Trace, shape: EgoShape, completed: bool 
         "max_speed_mps": _r(float(np.abs(speed).max()) if len(speed) else 0.0, 3),
         "events": [{"t_s": _r(te, 2), "event": text} for te, text in trace.events],
         "faults": fault_metrics(scenario.faults, t, x, y, speed, diagnostics),
+        "detection": seen.summary(scenario, t, actors, speed, dist_to, perceived, perception == PERCEPTION_ORACLE),
     }
     summary["checks"] = _checks(scenario, summary)
     if not completed:
@@ -354,6 +361,7 @@ def _checks(scenario: Scenario, s: dict[str, Any]) -> list[dict[str, Any]]:
             d = f["diagnostic"]
             add(f"diagnostic_reported.{name}", d is not None, None if d is None else d["text"],
                 f["expected_diagnostic"] or "any report")
+    checks += seen.checks(scenario, s["detection"])
     return checks
 
 
@@ -379,6 +387,7 @@ def summary_table(summary: dict[str, Any]) -> str:
             *ride.table_rows(summary["comfort"])]
     for aid, md in summary["min_distance_m"].items():
         rows.append((f"min distance {aid}", f"{md['distance_m']:.2f} m", f"at {md['t_s']:.1f} s"))
+    rows += seen.table_rows(summary.get("detection"))
     for f in summary.get("faults", []):
         tts, dist = f.get("time_to_standstill_s"), f.get("distance_to_standstill_m")
         rows.append((f"fault {f['type']}" + (f" {f['target']}" if f["target"] else ""), f"at {f['at_s']:.1f} s",
@@ -498,14 +507,18 @@ def write_plots(folder: Path, scenario: Scenario, trace: Trace, summary: dict[st
 def write_report(folder: str | Path, scenario: Scenario, trace: Trace, shape: EgoShape,
                  world: Any | None = None, plots: bool = True, completed: bool = True,
                  diagnostics: list[dict[str, Any]] | None = None,
-                 excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK) -> dict[str, Any]:
+                 excluded: Sequence[ExcludedInterval] = (), perception: str = PERCEPTION_STACK,
+                 perceived: PerceptionRecord | None = None) -> dict[str, Any]:
     """Evaluate, write ``summary.json`` (first: it is what counts) and the PNG plots into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = evaluate(scenario, trace, shape, completed, diagnostics, excluded, perception)
+    summary = evaluate(scenario, trace, shape, completed, diagnostics, excluded, perception, perceived)
     (folder / "summary.json").write_text(summary_json(summary))
     if diagnostics is not None:  # arrival times depend on the machine: not in summary.json (byte-identical runs)
         (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=1) + "\n")
+    if perceived is not None:  # the same: the record the detection figures come from
+        (folder / "perception.json").write_text(
+            json.dumps(perceived.to_json([a.actor_id for a in scenario.actors])) + "\n")
     if plots:
         write_plots(folder, scenario, trace, summary, world)
     return summary

@@ -196,6 +196,13 @@ class PassCriteria:
     max_distance_after_fault_m: float | None = None  # driven from the injection to the standstill
     continues_safely: bool = False  # the ego drives on (>= CONTINUE_MIN_M after the injection)
     diagnostic_reported: bool = False  # the expected cause appeared on /diagnostics after the injection
+    # perception (lsv_sim.perceived; judged only on the stack's own perception, not with --oracle):
+    # actor id -> s: perceived within this time after enough of the ego's lidar returns fell on it for a
+    # detector, and not before it was in the lidar's sight (minus a tolerance) unless from V2X: no seeing
+    # through a parked car
+    detected_within_s: Mapping[str, float] = field(default_factory=dict)
+    # actor id -> s: perceived, from V2X, at least this long before it came into the lidar's sight
+    perceived_before_visible_s: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -491,7 +498,8 @@ def _pass(ck: _Checker, value: Any) -> PassCriteria:
                                          "no_red_light_violation", "no_stop_line_violation",
                                          "no_crosswalk_yield_violation", "max_decel_mps2", "max_jerk_mps3",
                                          "max_comfort_jerk_mps3", "max_rollback_m", "stops_within_s",
-                                         "max_distance_after_fault_m", "continues_safely", "diagnostic_reported"))
+                                         "max_distance_after_fault_m", "continues_safely", "diagnostic_reported",
+                                         "detected_within_s", "perceived_before_visible_s"))
     per_actor: dict[str, float] = {}
     min_all = None
     md = m.get("min_distance_m")
@@ -518,7 +526,26 @@ def _pass(ck: _Checker, value: Any) -> PassCriteria:
         stops_within_s=ck.number(m, "stops_within_s", "pass", lo=0.0),
         max_distance_after_fault_m=ck.number(m, "max_distance_after_fault_m", "pass", lo=0.0),
         continues_safely=ck.boolean(m, "continues_safely", "pass", False),
-        diagnostic_reported=ck.boolean(m, "diagnostic_reported", "pass", False))
+        diagnostic_reported=ck.boolean(m, "diagnostic_reported", "pass", False),
+        detected_within_s=_per_actor_seconds(ck, m, "detected_within_s"),
+        perceived_before_visible_s=_per_actor_seconds(ck, m, "perceived_before_visible_s"))
+
+
+def _per_actor_seconds(ck: _Checker, m: Mapping, k: str) -> dict[str, float]:
+    """``pass.<k>``: a mapping actor id -> seconds (>= 0); ids are checked against the actors later."""
+    value = m.get(k)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        ck.fail(f"pass.{k}", "a mapping of actor id -> seconds, e.g. {ped-1: 1.5}", value)
+        return {}
+    out: dict[str, float] = {}
+    for aid, v in value.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0.0:
+            out[str(aid)] = float(v)
+        else:
+            ck.fail(f"pass.{k}.{aid}", "a number >= 0 (s)", v)
+    return out
 
 
 # ------------------------------------------------------------------------------------ on the map
@@ -678,9 +705,14 @@ def parse_scenario(data: Any, source: str = "<scenario>", world: Any | None = No
         if f.type == "light_dark" and f.target is not None and f.target not in light_ids:
             ck.fail(f"faults[{i}].target", f"a light id of this scenario {sorted(light_ids)}", f.target)
     criteria = _pass(ck, top.get("pass"))
-    for aid in criteria.min_distance_per_actor_m:
-        if aid not in ids:
-            ck.fail(f"pass.min_distance_m.{aid}", f"an actor id of this scenario {sorted(ids)}", aid)
+    for key in ("min_distance_m", "detected_within_s", "perceived_before_visible_s"):
+        per_actor = criteria.min_distance_per_actor_m if key == "min_distance_m" else getattr(criteria, key)
+        for aid in per_actor:
+            if aid not in ids:
+                ck.fail(f"pass.{key}.{aid}", f"an actor id of this scenario {sorted(ids)}", aid)
+    if criteria.perceived_before_visible_s and not v2x.enabled:
+        ck.fail("pass.perceived_before_visible_s", "v2x.enabled: true (only the road-side unit can announce an "
+                "actor before the lidar sees it)", "v2x off")
     if criteria.goal_reached and not goals:
         ck.fail("pass.goal_reached", "mission.goals to reach", "no goals")
     for k in ("stops_within_s", "max_distance_after_fault_m", "continues_safely", "diagnostic_reported"):
