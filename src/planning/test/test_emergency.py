@@ -60,8 +60,16 @@ def test_relevance():
     assert not em.relevant(passed, EGO, 80.0, 15.0, 3.0)  # ahead and moving away
     diverging = EmergencyVehicle(-40.0, 30.0, 0.0, 9.0, False, "v2x")
     assert not em.relevant(diverging, EGO, 80.0, 15.0, 3.0)
+    # near: a V2X-announced one (siren on) standing or not, a tracked one only while it moves; a standing
+    # track may be a parked ambulance or a van the classifier takes for one: passed as an obstacle
+    near_v2x = EmergencyVehicle(5.0, 3.0, 0.0, 0.0, False, "v2x")
+    assert em.relevant(near_v2x, EGO, 80.0, 15.0, 3.0)
+    near_moving = EmergencyVehicle(5.0, 3.0, 0.0, 2.0, None, "amb")
+    assert em.relevant(near_moving, EGO, 80.0, 15.0, 3.0)
     near_still = EmergencyVehicle(5.0, 3.0, 0.0, 0.0, None, "amb")
-    assert em.relevant(near_still, EGO, 80.0, 15.0, 3.0)
+    assert not em.relevant(near_still, EGO, 80.0, 15.0, 3.0)
+    parked_beside = EmergencyVehicle(2.0, -2.4, 0.2, -0.1, None, "track 14")  # velocity noise of a parked van
+    assert not em.relevant(parked_beside, EGO, 80.0, 15.0, 3.0)
     # the vehicle driving towards one never makes it relevant: standing at an incident ahead, or ahead in
     # the same direction and slower (the obstacle behaviour stops or follows behind it)
     standing_ahead = EmergencyVehicle(60.0, 0.0, 0.0, 0.0, None, "amb")
@@ -79,6 +87,9 @@ def test_collect_from_hints_and_tracks():
             TrackedObj(2, CLASS_CAR, -20.0, 0.0, 0.0, 8.0, 0.0, 5.0, 2.0)]
     evs = em.collect(hints, objs, 5 * NS)
     assert [e.converging for e in evs] == [True, None]
+    # a sliver of a parked van's side (a few lidar returns at a grazing angle) is no vehicle, whatever its class
+    sliver = TrackedObj(3, CLASS_EMERGENCY_VEHICLE, 8.0, -2.4, 0.0, -0.9, 0.2, 0.1, 0.1)
+    assert em.collect([], [sliver], 5 * NS) == []
 
 
 def test_pull_over_shifts_right_within_the_lane():

@@ -3,11 +3,18 @@
 Sources: V2X ``EMERGENCY_VEHICLE`` hints (valid ones; ``time_to_path`` -1 = not converging) and
 tracked objects classified ``EMERGENCY_VEHICLE``. One is *relevant* when it is within ``range_m``
 of the vehicle and either converging (hint ``time_to_path`` >= 0, or a track coming towards the
-vehicle by its own motion) or within ``near_m``. It has *passed* when it is ahead of the vehicle
-and moving away faster than the vehicle would drive. The vehicle's own motion never makes one
-relevant: an ambulance standing at an incident 80 m ahead has no path to be cleared for (the
-obstacle behaviour stops behind it if it is in the way); it was yielded to, pulling over for
-good, when only the relative velocity was looked at.
+vehicle by its own motion) or within ``near_m`` (a track only while it moves). It has *passed*
+when it is ahead of the vehicle and moving away faster than the vehicle would drive. The
+vehicle's own motion never makes one relevant: an ambulance standing at an incident 80 m ahead
+has no path to be cleared for (the obstacle behaviour stops behind it if it is in the way); it
+was yielded to, pulling over for good, when only the relative velocity was looked at. Nor does a
+*standing* track near the vehicle: the lidar and the camera cannot tell a siren, so a parked
+ambulance, or a van of the same size the classifier calls one, made the vehicle pull over and
+wait beside it for good (and, in a narrow street, pull over into the parked cars); a standing
+one announced by V2X (its siren on) within ``near_m`` still is yielded to. A track smaller than
+``MIN_TRACK_SIZE_M`` is no vehicle: the lidar cuts the long side of a parked van or bus seen at a
+grazing angle into slivers of a few points, which the classifier may call emergency vehicles and
+the tracker gives velocities as the visible part moves along the side.
 
 State machine (``transition``):
 
@@ -35,6 +42,7 @@ from lsv_planning.behaviours.common import StopPoint
 from lsv_planning.inputs import CLASS_EMERGENCY_VEHICLE, HINT_EMERGENCY_VEHICLE, NS, EgoState, Hint, TrackedObj
 
 MOVING_MPS = 0.5  # m/s; slower emergency vehicles are standing (a tracked one's velocity noise included)
+MIN_TRACK_SIZE_M = 1.5  # m; a tracked emergency vehicle whose box is smaller (longer side) is a fragment
 
 
 class EmergencyPhase(enum.Enum):
@@ -69,7 +77,7 @@ def collect(hints: Iterable[Hint], objects: Iterable[TrackedObj], now_ns: int) -
             conv = None if h.time_to_path is None else h.time_to_path >= 0
             evs.append(EmergencyVehicle(h.x, h.y, h.vx, h.vy, conv, f"v2x {h.source_id}:{h.hint_id}"))
     for o in objects:
-        if o.classification == CLASS_EMERGENCY_VEHICLE:
+        if o.classification == CLASS_EMERGENCY_VEHICLE and max(o.length, o.width) >= MIN_TRACK_SIZE_M:
             evs.append(EmergencyVehicle(o.x, o.y, o.vx, o.vy, None, f"track {o.object_id}"))
     return evs
 
@@ -87,7 +95,7 @@ def relevant(ev: EmergencyVehicle, ego: EgoState, range_m: float, near_m: float,
     passed = ahead > ego_length_m and v_along > max(ego.speed, 0.5) and not closing
     if passed:
         return False
-    if dist <= near_m:
+    if dist <= near_m and (moving or ev.converging is not None):  # a standing track: an obstacle, not a yield
         return True
     return ev.converging if ev.converging is not None else closing
 
