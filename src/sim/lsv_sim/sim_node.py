@@ -40,6 +40,7 @@ from lsv_can_bridge.bus import BusOpenError, BusReader, open_bus
 from lsv_can_bridge.chassis_config import ChassisConfigError, load_chassis_config
 from lsv_can_bridge.params import BusParams
 from lsv_common.convert import yaw_quaternion_msg
+from lsv_common.geometry import box_heading
 from lsv_common.node import OK, WARN, Diagnostics, load_params, run_node, status
 from lsv_common.params import ParameterError, spec
 from lsv_msgs.msg import (
@@ -51,11 +52,14 @@ from lsv_msgs.msg import (
     VehicleCommand,
 )
 from lsv_sim import clock as simclock
+from lsv_sim import sensor_faults
 from lsv_sim.chassis_ecu import EcuParams
 from lsv_sim.core import DiagnosticsLog, GroundTruth, ScenarioRsu, SimParams, Simulator, malform
 from lsv_sim.dynamics import VehicleParams
 from lsv_sim.emergency import EmergencyRecorder
 from lsv_sim.evaluation import PERCEPTION_MODES, PERCEPTION_STACK, summary_table, write_report
+from lsv_sim.perceived import COLUMNS as PERCEIVED_COLUMNS
+from lsv_sim.perceived import PerceptionRecord
 from lsv_sim.scenario import ScenarioError, load_scenario, resolve_path
 
 NS = 1_000_000_000
@@ -263,10 +267,13 @@ class SensorSuite:
             return
         gt = self.sim.ground_truth()
         stamp_ns = self.t0_ns + gt.t_ns
+        active = self.sim.scenario.faults_active(gt.t_ns / NS)
         for kind in due:
             t0 = time.perf_counter()
             try:
-                out = getattr(self, f"_{kind}")(gt, stamp_ns, self.messages)
+                # sensor_clock_offset: that sensor's stamps run ahead (or behind) of the clock
+                offset_ns = sensor_faults.clock_offset_ns(active, CAMERA_OF.get(kind, kind))
+                out = getattr(self, f"_{kind}")(gt, stamp_ns + offset_ns, self.messages)
                 for pub, msg in out:
                     pub.publish(msg)
                 self.last[kind] = out
@@ -276,9 +283,19 @@ class SensorSuite:
                 self.node.get_logger().error(f"{kind} sensor failed: {err}", throttle_duration_sec=5.0)
             self.busy_s[kind] = self.busy_s.get(kind, 0.0) + time.perf_counter() - t0
 
+    def _fault_size(self, gt: GroundTruth, ftype: str) -> float | None:
+        """The magnitude of the active fault of that type (the largest if several), None when none is."""
+        sizes = [f.size for f in self.sim.scenario.faults_active(gt.t_ns / NS) if f.type == ftype]
+        return max(sizes) if sizes else None
+
     def _lidar(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         pose = self._base(gt) @ self.ext.matrix("lidar")
-        return [(self.lidar_pub, messages.pointcloud(self.lidar.scan(pose, self._actors(gt), self.rng), stamp_ns))]
+        scan = self.lidar.scan(pose, self._actors(gt), self.rng)
+        width = self._fault_size(gt, "lidar_occluded")
+        if width is not None:  # lidar_occluded: no returns in the sector ahead
+            kept = ~sensor_faults.occluded(scan.points, width)
+            scan = type(scan)(*(a[kept] for a in scan))
+        return [(self.lidar_pub, messages.pointcloud(scan, stamp_ns))]
 
     def _camera(self, gt: GroundTruth, stamp_ns: int, messages) -> list:
         pose = self._base(gt) @ self.ext.matrix("camera")
@@ -288,6 +305,9 @@ class SensorSuite:
             if name in ("red", "yellow", "green"):
                 signals[tl_id] = name
         frame = self.camera.render(pose, self._actors(gt), None, self.rng, signals)
+        share = self._fault_size(gt, "camera_blinded")
+        if share is not None:  # camera_blinded: sun glare over that share of the frame
+            frame = frame._replace(rgb=sensor_faults.blind(frame.rgb, share))
         return [(self.image_pub, messages.image(frame, stamp_ns)),
                 (self.info_pub, messages.camera_info(self.camera.camera_info(), stamp_ns))]
 
@@ -298,6 +318,8 @@ class SensorSuite:
         msg = TrafficSignalArray()
         msg.header.stamp = _stamp(stamp_ns)
         msg.header.frame_id = "map"
+        if self._fault_size(gt, "camera_blinded") is not None:  # a blinded camera sees no lamp: nothing reported
+            return [(self.lights_pub, msg)]
         for tl in lights_in_view(self.heads, pose, self.camera_p, self.light_range_m):
             i = self._signal_of_light.get(tl.id)
             if i is None:
@@ -366,7 +388,7 @@ class SimulatorNode(Node):
         self._wall_start: float | None = None
         # wall time spent per part of the loop (run_info.txt): where a real-time factor < 1 comes from
         self.busy_s = dict.fromkeys(("wait_for_command", "wait_for_frames", "step", "pacing", "clock_can", "sensors",
-                                     "truth_v2x"), 0.0)
+                                     "visibility", "truth_v2x"), 0.0)
         # 2. bus (the chassis ECU lives in the core, on this bus)
         try:
             self.bus = open_bus(BusParams(p.bus_interface, p.bus_channel, p.bus_bitrate))
@@ -390,12 +412,21 @@ class SimulatorNode(Node):
         # emergency stops (the stack's MRM state, the ECU out of AUTO): left out of the comfort figures
         self.emergency = EmergencyRecorder()
         self.create_subscription(String, "~/input/mrm_state", self._on_mrm_state, 10)
+        # what the stack perceived (its tracker's output, remapped to /perception/objects; nobody publishes it
+        # with --oracle) and what its lidar could see (below): the evaluation's perception checks
+        self.perceived = PerceptionRecord()
+        self.create_subscription(TrackedObjectArray, "~/input/perceived_objects", self._on_perceived, 10)
         # 4. sensors (the world/sensor cores of lsv_sim.sensors)
         self.sensors: SensorSuite | None = None
         try:
             self.sensors = SensorSuite(self, self.sim, p, self._t0_ns)
         except ImportError as err:
             self.get_logger().warning(f"simulated sensors unavailable ({err}): ground truth, CAN and V2X only")
+        self._visibility = None  # the lidar's beams through its ray caster: returns per actor at every scan
+        if self.sensors is not None and self.sensors.lidar is not None:
+            from lsv_sim.visibility import LidarVisibility
+
+            self._visibility = LidarVisibility(self.sensors.lidar.caster, self.sensors.lidar.params)
         # 5. V2X
         self.rsu = ScenarioRsu(self.scenario, self.sim.world) if self.scenario.v2x.enabled else None
         self._codec = None
@@ -450,6 +481,34 @@ class SimulatorNode(Node):
     def _on_mrm_state(self, msg: String) -> None:
         with self._lock:
             self.emergency.on_mrm_state(self.sim.t_s, msg.data)
+
+    def _on_perceived(self, msg: TrackedObjectArray) -> None:
+        """Keep the confirmed tracks (map frame) in simulated time: stamp (the lidar scan they come from)
+        and arrival."""
+        if msg.header.frame_id != "map" and msg.objects:
+            self.get_logger().warning(f"perceived objects in frame '{msg.header.frame_id}', expected 'map': "
+                                      "not recorded", throttle_duration_sec=5.0)
+            return
+        stamp_s = (msg.header.stamp.sec * NS + msg.header.stamp.nanosec - self._t0_ns) / NS
+        rows = [(o.object_id, o.pose.pose.position.x, o.pose.pose.position.y, o.source_mask, o.classification,
+                 o.velocity.twist.linear.x, o.velocity.twist.linear.y,
+                 *box_heading(o.pose.pose.orientation, o.dimensions.x, o.dimensions.y)[:3])
+                for o in msg.objects if o.confirmed]
+        with self._lock:
+            self.perceived.add_perceived(stamp_s, self.sim.t_s,
+                                         np.array(rows, dtype=np.float64).reshape(-1, len(PERCEIVED_COLUMNS)))
+
+    def _record_visibility(self) -> None:
+        """At the lidar's scan steps: how many returns of a noise-free scan fall on each actor (read-only use
+        of the sensor suite's lidar pose, actors and caster, so that it is the lidar's own view)."""
+        sensors = self.sensors
+        if self._visibility is None or sensors is None or self.sim.steps % sensors.every["lidar"] != 0:
+            return
+        gt = self.sim.ground_truth()
+        pose = sensors._base(gt) @ sensors.ext.matrix("lidar")
+        returns = self._visibility.returns(pose, sensors._actors(gt))
+        with self._lock:
+            self.perceived.add_visibility(self.sim.t_s, returns)
 
     def _drain(self) -> int:
         """Hand the received frames to the core at the current simulated time; count valid drive frames."""
@@ -522,6 +581,9 @@ class SimulatorNode(Node):
             t4 = time.perf_counter()
             if self.sensors is not None:
                 self.sensors.sample(self.sim.steps)
+            t5 = time.perf_counter()
+            self._record_visibility()
+            busy["visibility"] += time.perf_counter() - t5
             t5 = time.perf_counter()
             gt = None
             if self.sim.steps % truth_every == 0:
@@ -717,9 +779,11 @@ class SimulatorNode(Node):
             with self._lock:
                 diagnostics = list(self.diag_log.events)
                 excluded = self.emergency.intervals()
+                perceived = self.perceived
+                self.perceived = PerceptionRecord()  # late messages go to a fresh one
             self.summary = write_report(folder, self.scenario, self.sim.trace, self.sim.shape, self.sim.world,
                                         completed=completed, diagnostics=diagnostics, excluded=excluded,
-                                        perception=p.perception)
+                                        perception=p.perception, perceived=perceived)
             (folder / "run_info.txt").write_text(
                 f"scenario {self.scenario.source}\nmode {p.mode}\nperception {p.perception}\n"
                 f"simulated {self.sim.t_s:.2f} s\n"
