@@ -96,7 +96,8 @@ class PerceptionRecord:
         """(L,) times, (L, K) returns."""
         if not self.visibility_t:
             return np.zeros(0), np.zeros((0, n_actors), np.int64)
-        return np.asarray(self.visibility_t), np.vstack(self.visibility).reshape(-1, n_actors)
+        returns = np.asarray(self.visibility, np.int64).reshape(len(self.visibility_t), n_actors)
+        return np.asarray(self.visibility_t), returns
 
     def to_json(self, actor_ids: Sequence[str]) -> dict[str, Any]:
         """The whole record (``perception.json`` next to summary.json: arrival times depend on the

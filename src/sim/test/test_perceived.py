@@ -209,3 +209,15 @@ def test_perceived_before_visible_needs_the_road_side_unit() -> None:
          "pass": {"perceived_before_visible_s": {"ped": 1.0}}}
     with pytest.raises(ScenarioError, match=re.escape("pass.perceived_before_visible_s: expected v2x.enabled: true")):
         parse_scenario(d, "t.yaml")
+
+
+def test_a_scenario_without_actors_records_and_reports_visibility() -> None:
+    """The fault scenarios have no actors: the record of lidar returns per actor is then empty columns
+    (it crashed at the end of every such run and left no summary)."""
+    record = PerceptionRecord()
+    for t in (0.1, 0.2):
+        record.visibility_t.append(t)
+        record.visibility.append(np.zeros(0, np.int64))
+    times, returns = record.visibility_array(0)
+    assert times.tolist() == [0.1, 0.2] and returns.shape == (2, 0)
+    assert record.to_json([])["visibility"] == {"t_s": [0.1, 0.2], "returns": {}}
