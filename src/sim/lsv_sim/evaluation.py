@@ -40,6 +40,8 @@ DEFAULT_DIAGNOSTIC = {
     "chassis_status_silent": "chassis status stale", "can_counter_corrupt": "bad_counter",
     "v2x_stale": "dropped.stale", "v2x_future": "dropped.future", "v2x_spoofed": "dropped.out_of_range",
     "v2x_malformed": "dropped.malformed",
+    "camera_blinded": "camera blinded", "lidar_occluded": "lidar occluded",
+    "sensor_clock_offset": "stamps ahead of clock",
 }
 # What the onboard planner and controller saw in the run: the stack's own perception (sensors,
 # detectors, tracker) or the simulator's ground truth (`lsv sim --oracle`). The evaluation itself

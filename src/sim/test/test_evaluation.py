@@ -197,3 +197,14 @@ def test_report_files_and_identical_json(tmp_path: Path) -> None:
     oracle = write_report(tmp_path / "d", sc, tr, SHAPE, plots=False, perception="oracle")
     assert json.loads((tmp_path / "d/summary.json").read_text())["perception"] == "oracle"
     assert any(line.split()[:2] == ["perception", "oracle"] for line in summary_table(oracle).splitlines())
+
+
+def test_every_fault_type_but_the_generic_ones_names_the_diagnostic_it_expects():
+    """A fault scenario without `expect_diagnostic` is judged on the type's default text: the perception
+    faults of issue #15 have theirs (their scenarios rely on it)."""
+    from lsv_sim.evaluation import DEFAULT_DIAGNOSTIC
+    from lsv_sim.scenario import FAULT_TYPES
+
+    generic = {"lidar_dropout", "camera_dropout", "v2x_silent", "light_dark", "lidar_freeze", "camera_freeze",
+               "kill_node", "v2x_forged_green"}  # any non-OK status, or their scenario's own text
+    assert set(FAULT_TYPES) - generic <= set(DEFAULT_DIAGNOSTIC), set(FAULT_TYPES) - generic - set(DEFAULT_DIAGNOSTIC)
