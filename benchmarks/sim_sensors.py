@@ -1,6 +1,7 @@
 """Simulator sensor rendering time per frame: lidar scan (32 x 1800 rays, 100 m) and camera frame
 (640 x 480, adaptive ray casting + shading) in the district, from the ego vehicle driving the
-patrol loop with cars and pedestrians around it.
+patrol loop with cars and pedestrians around it. Also the camera's rays per pixel (all grids) and
+the share of pixels it casts at full resolution.
 
 - lidar: ``Lidar.scan`` (rays, static + actor scenes, noise, dropout, POINT_XYZIR);
 - camera: ``Camera.render`` (ray casting, shading, lit lamps, noise);
@@ -68,7 +69,7 @@ def run(frames: int = 100, n_actors: int = 12, progress: bool = True) -> dict:
     lidar = Lidar(LidarParams(), caster=caster)
     camera = Camera(CameraParams(), caster=caster, traffic_lights=world.traffic_lights)
     ext = Extrinsics()
-    t_lidar, t_camera, points, exact = [], [], [], []
+    t_lidar, t_camera, points, exact, rays = [], [], [], [], []
     rng = np.random.default_rng(0)
     signals = {tl.id: ("red", "green")[tl.phase_id % 2] for tl in world.traffic_lights}
     poses = patrol_poses(world, frames + 3)
@@ -86,6 +87,7 @@ def run(frames: int = 100, n_actors: int = 12, progress: bool = True) -> dict:
         t_camera.append(1e3 * (t2 - t1))
         points.append(len(scan.points))
         exact.append(camera.last_exact_fraction)
+        rays.append(camera.last_ray_fraction)
         if progress and (k - 2) % 20 == 0:
             print(f"frame {k - 2}/{frames}: lidar {t_lidar[-1]:.1f} ms ({points[-1]} points), "
                   f"camera {t_camera[-1]:.1f} ms", file=sys.stderr)
@@ -99,7 +101,8 @@ def run(frames: int = 100, n_actors: int = 12, progress: bool = True) -> dict:
         "camera_median_ms": round(float(np.median(t_camera)), 2),
         "camera_p95_ms": round(float(np.percentile(t_camera, 95)), 2),
         "points_per_scan": int(np.median(points)), "rays_per_scan": len(lidar.directions),
-        "camera_exact_ray_fraction": round(float(np.median(exact)), 3), "actors": n_actors,
+        "camera_exact_ray_fraction": round(float(np.median(exact)), 3),
+        "camera_ray_fraction": round(float(np.median(rays)), 3), "actors": n_actors,
         "static_triangles": len(tris),
     }
 

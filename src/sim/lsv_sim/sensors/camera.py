@@ -11,10 +11,16 @@ lighting from a sun whose direction and strength follow ``Lighting`` (time of da
 ambient term, distance haze, a sky gradient and a fixed-pattern sensor noise. Lit traffic-light
 lamps are drawn emissive when ``signals`` gives their colour.
 
-Speed: pixels are cast on a half-resolution grid first; where a 3x3 neighbourhood of that grid
-lies on one plane of one object the other pixels are intersected with that plane analytically,
-and only the pixels near edges are cast at full resolution (exact results, about a third of
-the rays).
+Speed (``adaptive``): every 4th pixel is cast first. The rays of the 2-pixel grid between them are
+cast where their neighbours on the 4-pixel grid differ (object, class or plane) or a triangle
+thinner than the 4-pixel grid can resolve projects nearby; the others are intersected with their
+neighbours' plane analytically. On that 2-pixel grid, as before, a pixel whose grid cell has a
+3x3 neighbourhood on one plane of one object lies on that plane, and the others are cast. About
+a fifth of the pixels are cast. Against casting the 2-pixel grid whole, the images are the same
+except a few pixels in some frames (a sliver of one surface poking through another, 1-2 px, that
+falls between the 4-pixel rays) and depth rounding; ``test_sensor_reference`` compares them.
+Shading works on the pixels in "phase-major" order (the four pixels of each 2x2 cell in four
+planes) so that a grid value broadcasts over its cell in long vector loops.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import numpy as np
 
 from lsv_common.params import spec
 from lsv_sim.sensors import Actor, as_matrix, fill_rays
-from lsv_sim.sensors.lidar import RayCaster
+from lsv_sim.sensors.lidar import RayBundles, RayCaster
 from lsv_sim.world import BUILDING_MATERIALS, ObjectClass, TrafficLight
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,14 @@ for _mat, _rgb in zip(BUILDING_MATERIALS, ((0.70, 0.58, 0.44), (0.62, 0.62, 0.60
 ALBEDO_255 = ALBEDO * 255.0
 LAMP_RGB = {"red": (1.0, 0.1, 0.05), "yellow": (1.0, 0.75, 0.05), "green": (0.1, 1.0, 0.35)}
 LAMP_RADIUS = 0.16  # m
+
+COARSE = 4  # px between the rays of the first grid cast
+# A convex patch wider than (1 + 2 / sqrt(3)) grid spacings in every direction holds a grid point
+# (the flatness constant of the plane lattice, Hurkens 1990): only triangles thinner than this on
+# the screen can fall between the rays of the first grid, so the next grid is cast around them
+THIN_PX = COARSE * (1.0 + 2.0 / math.sqrt(3.0))  # px
+ZNEAR = 0.05  # m; a triangle reaching closer to the camera plane counts as large on the screen
+TILE = 8  # px per side of the bundles of rays tested together against the actors' bounding cones
 
 
 def _cp(default: float, description: str, unit: str, lo: float, hi: float, name: str) -> float:
@@ -129,6 +143,109 @@ class CameraInfo:
     distortion_model: str = "plumb_bob"
 
 
+def _phases(img: np.ndarray, lh: int, lw: int) -> np.ndarray:
+    """View (2, 2, lh, lw, ...) of a (2 lh, 2 lw, ...) array, indexed like the phase-major arrays."""
+    v = img.reshape(lh, 2, lw, 2, *img.shape[2:])
+    return v.transpose(1, 3, 0, 2, *range(4, v.ndim))
+
+
+def _interleave(ph: np.ndarray, lh: int, lw: int) -> np.ndarray:
+    """Phase-major (4, lh * lw) -> (2 lh * 2 lw,) row-major."""
+    out = np.empty((2 * lh, 2 * lw), ph.dtype)
+    _phases(out, lh, lw)[...] = ph.reshape(2, 2, lh, lw)
+    return out.reshape(-1)
+
+
+def _phase_major(img: np.ndarray, lh: int, lw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(2 lh, 2 lw, 3) -> its three channels in phase-major layout, (4, lh * lw) each: pixel
+    (2i + a, 2j + b) at [2a + b, i * lw + j], so phase 0 is the grid of every other pixel."""
+    ph = img.reshape(lh, 2, lw, 2, 3).transpose(4, 1, 3, 0, 2).reshape(3, 4, lh * lw)
+    return tuple(np.ascontiguousarray(ph[i]) for i in range(3))
+
+
+def _tile_order(tile: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the ``real`` rays, tile by tile; the tile of each) of rays with ``tile`` ids."""
+    order = np.flatnonzero(real)
+    order = order[np.argsort(tile[order], kind="stable")]
+    return order, tile[order]
+
+
+class _Hits(NamedTuple):
+    """What rays hit: t (N,) float32 (inf = nothing), normals (3, N) in the map, n . ray direction,
+    object ids (N,) int32, classes (N,) uint8, materials (N,) uint8."""
+
+    t: np.ndarray
+    n: np.ndarray
+    ndot: np.ndarray
+    oid: np.ndarray
+    cls: np.ndarray
+    mat: np.ndarray
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        return (self.t, *self.n, self.ndot, self.oid, self.cls, self.mat)
+
+    @classmethod
+    def of_columns(cls, c: Sequence[np.ndarray]) -> _Hits:
+        return cls(c[0], np.stack(c[1:4]), *c[4:])
+
+
+class _Shading(NamedTuple):
+    """Per-frame shading constants of one ``Lighting`` (float32, colours on the 0..255 scale)."""
+
+    sun: np.ndarray  # (3,) unit vector towards the sun, map frame
+    sun_gain: np.float32
+    ambient: np.float32
+    haze_m: np.float32
+    horizon: np.ndarray  # (3,) sky colour at the horizon
+    zenith: np.ndarray  # (3,) sky colour straight up
+
+    @classmethod
+    def of(cls, light: Lighting) -> _Shading:
+        return cls(light.sun_direction(), np.float32(light.sun), np.float32(light.ambient), np.float32(light.haze_m),
+                   np.asarray(light.sky_horizon, np.float32) * 255.0, np.asarray(light.sky_zenith, np.float32) * 255.0)
+
+
+class _Surface(NamedTuple):
+    """The shading terms of the surfaces the rays hit, one value per ray: per exact pixel, or per
+    grid pixel, which then broadcasts over the pixels of its 2x2 cell (they lie on its plane)."""
+
+    light_front: np.ndarray  # ambient + sun on the side the normal points to (seen when n . d < 0)
+    light_back: np.ndarray  # ambient + sun on the other side (n . d > 0)
+    tint: np.ndarray  # brightness factor of an actor, stable per id (1 for the static world)
+    albedo: tuple[np.ndarray, np.ndarray, np.ndarray]  # r, g, b on the 0..255 scale
+
+    @classmethod
+    def of(cls, hits: _Hits, sh: _Shading) -> _Surface:
+        ns = hits.n[0] * sh.sun[0]  # n . sun, summed in the order einsum uses (same float32 result)
+        ns += hits.n[1] * sh.sun[1]
+        ns += hits.n[2] * sh.sun[2]
+        back = np.maximum(-ns, 0.0)
+        back *= sh.sun_gain
+        back += sh.ambient
+        front = np.maximum(ns, 0.0, out=ns)
+        front *= sh.sun_gain
+        front += sh.ambient
+        tint = np.ones(len(hits.oid), np.float32)
+        actor = np.flatnonzero(hits.oid)
+        if len(actor):  # actors of one class differ a little in brightness, stably by id
+            k = ((hits.oid[actor].astype(np.uint32) * np.uint32(2654435761)) >> np.uint32(24)).astype(np.float32)
+            tint[actor] = 0.8 + 0.4 * k / 255.0
+        return cls(front, back, tint, tuple(ALBEDO_255[:, c][hits.mat] for c in range(3)))
+
+    def light(self, t: np.ndarray, ndot: np.ndarray, sh: _Shading) -> tuple[np.ndarray, np.ndarray]:
+        """(gain, -haze) of rays of length ``t`` with n . d ``ndot`` (the surface broadcasts over them): colour =
+        albedo x gain + haze x horizon, gain = (ambient + Lambert with the normal turned towards the camera)
+        x tint x (1 - haze), haze = t / (t + haze_m). Garbage where nothing is hit (the sky is drawn there)."""
+        gain = np.where(ndot > 0.0, self.light_back, self.light_front)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            dist = t + sh.haze_m
+            clear = np.divide(sh.haze_m, dist, out=dist)  # haze_m / (t + haze_m): half haze at haze_m
+            gain *= clear
+            gain *= self.tint
+            clear -= 1.0  # -> -haze
+        return gain, clear
+
+
 class Camera:
     def __init__(self, params: CameraParams | None = None,
                  static_mesh: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -144,23 +261,53 @@ class Camera:
         self.traffic_lights = {tl.id: tl for tl in traffic_lights}
         self.fx = self.fy = p.fx
         self.cx, self.cy = (p.width - 1) / 2.0, (p.height - 1) / 2.0
-        u, v = np.meshgrid(np.arange(p.width, dtype=np.float64), np.arange(p.height, dtype=np.float64))
-        d = np.stack([(u - self.cx) / self.fx, (v - self.cy) / self.fy, np.ones_like(u)], axis=-1)
-        self.dirs = (d / np.linalg.norm(d, axis=-1, keepdims=True)).astype(np.float32)  # (H, W, 3) optical frame
-        self._cols = tuple(np.ascontiguousarray(self.dirs[..., i].reshape(-1)) for i in range(3))
+        self._layout(p)
+        # the static triangles for the thin-triangle test: corners (3, T), bounding spheres (3, T), (T,)
+        self._static_tri = np.ascontiguousarray(caster.static_triangles.T)
+        corners = caster.static_vertices[self._static_tri].astype(np.float64)  # (3 corners, T, 3)
+        centre = corners.mean(axis=0)
+        radius = np.sqrt(((corners - centre) ** 2).sum(axis=2)).max(axis=0) + 1e-3
+        self._static_spheres = (np.ascontiguousarray(centre.T, np.float32), radius.astype(np.float32))
         self._rays = np.empty((p.height * p.width, 6), np.float32)
         # fixed-pattern noise, twice the image size: a random window of it per frame
         noise = np.random.default_rng(12345).normal(0.0, 1.0, (2 * p.height, 2 * p.width, 3))
         self._noise = (noise * p.noise_std).astype(np.float32)
-        # half-resolution grid: the parent grid pixel of every pixel, and the grid pixels themselves
-        lw = (p.width + 1) // 2
-        vv, uu = np.meshgrid(np.arange(p.height) // 2, np.arange(p.width) // 2, indexing="ij")
-        self._parent = (vv * lw + uu).reshape(-1)
-        self._grid = (np.arange(0, p.height, 2)[:, None] * p.width + np.arange(0, p.width, 2)[None, :]).reshape(-1)
-        self._grid_shape = ((p.height + 1) // 2, lw)
-        self._grid_cols = tuple(np.ascontiguousarray(c[self._grid]) for c in self._cols)
-        self._grid_rays = np.empty((len(self._grid), 6), np.float32)
-        self.last_exact_fraction = 1.0
+        self._grid_rays = 0
+        self.last_exact_fraction = 1.0  # pixels cast beyond the 2-pixel grid / pixels
+        self.last_ray_fraction = 1.0  # rays cast, all grids / pixels
+
+    def _layout(self, p: CameraParams) -> None:
+        """Ray directions and index tables: the 4-pixel grid (lh4 x lw4), the 2-pixel grid (lh x lw) and the
+        pixels of the image padded to 2 lh x 2 lw, each finer level phase-major over the coarser one."""
+        self._lh4, self._lw4 = lh4, lw4 = -(-p.height // COARSE), -(-p.width // COARSE)
+        self._lh, self._lw = lh, lw = 2 * lh4, 2 * lw4
+        u, v = np.meshgrid(np.arange(2 * lw, dtype=np.float64), np.arange(2 * lh, dtype=np.float64))
+        d = np.stack([(u - self.cx) / self.fx, (v - self.cy) / self.fy, np.ones_like(u)], axis=-1)
+        d = (d / np.linalg.norm(d, axis=-1, keepdims=True)).astype(np.float32)  # optical frame
+        self.dirs = np.ascontiguousarray(d[:p.height, :p.width])  # (H, W, 3)
+        self._cols = tuple(np.ascontiguousarray(self.dirs[..., i].reshape(-1)) for i in range(3))
+        self._pcols = _phase_major(d, lh, lw)  # pixels over the 2-pixel grid, (4, lh * lw) each
+        self._qcols = _phase_major(d[::2, ::2], lh4, lw4)  # the 2-pixel over the 4-pixel grid, (4, lh4 * lw4)
+        k, g = np.divmod(np.arange(4 * lh * lw), lh * lw)
+        row, col = 2 * (g // lw) + k // 2, 2 * (g % lw) + k % 2
+        self._image_index = row * 2 * lw + col  # phase-major pixel -> index in the padded image
+        real = ((row < p.height) & (col < p.width)).reshape(4, lh * lw)  # not padding
+        self._padding = np.flatnonzero(~real)
+        self._phase_index = np.empty(p.height * p.width, np.int64)  # image index -> phase-major pixel
+        self._phase_index[(row * p.width + col).reshape(4, -1)[real]] = np.flatnonzero(real)
+        # every cast groups its rays by tile (TILE x TILE pixels) into bundles for the actors' cone test
+        tile = (row // TILE) * -(-2 * lw // TILE) + col // TILE
+        order = np.argsort(tile, kind="stable")
+        self._tiles = RayBundles.of(tuple(c.reshape(-1) for c in self._pcols), order,
+                                    np.searchsorted(tile[order], np.arange(tile.max() + 2)))
+        grid_tile = tile[:lh * lw].reshape(lh4, 2, lw4, 2).transpose(1, 3, 0, 2).reshape(4, -1)
+        self._coarse = _tile_order(grid_tile[0], np.ones(lh4 * lw4, bool))
+        self._coarse_bundles = self._tiles.grouping(self._coarse[1])
+        self._mid = _tile_order(grid_tile[1:].reshape(-1), np.ones(3 * lh4 * lw4, bool))
+        self._cell_tile = tile[:lh * lw]  # the tile of each 2x2 cell of pixels
+        self._cell_order = np.argsort(self._cell_tile, kind="stable")  # cells, tile by tile
+        self._children = real[1:].T.copy()  # (lh * lw, 3): which of a cell's other three pixels are real
+        self._pixels = _tile_order(tile, real.reshape(-1))
 
     def camera_info(self) -> CameraInfo:
         p = self.params
@@ -175,68 +322,186 @@ class Camera:
 
     # -- ray casting -----------------------------------------------------------------------
 
-    def _trace(self, m: np.ndarray, actors: Sequence[Actor]) -> tuple[np.ndarray, ...]:
-        """Per pixel (flat, H*W): t (ray length = range, inf = miss), normal (N, 3) in the map,
-        n . ray direction, object id, class id, material id."""
-        p = self.params
+    def _cast(self, dirs: tuple[np.ndarray, np.ndarray, np.ndarray], bundles: RayBundles, m: np.ndarray,
+              actors: Sequence[Actor]) -> _Hits:
+        """The rays of the optical-frame directions ``dirs`` (x, y, z columns) from ``m``, in ``bundles``."""
         rot = m[:3, :3]
-        origin = m[:3, 3].astype(np.float32)
-        dx, dy, dz = self._cols
-        if not p.adaptive:
-            rays = fill_rays(self._rays, origin, self._cols, rot)
-            t, n, oid, cls, mat = self.caster.cast(rays, actors, materials=True)
-            self.last_exact_fraction = 1.0
-            return t, n, np.einsum("ij,ij->i", n, rays[:, 3:]), oid, cls, mat
-        # 1. the half-resolution grid (even rows and columns)
-        grid_rays = fill_rays(self._grid_rays, origin, self._grid_cols, rot)
-        t0, n0, o0, c0, m0 = self.caster.cast(grid_rays, actors, materials=True)
-        hit0 = np.isfinite(t0)
-        ndot0 = np.einsum("ij,ij->i", n0, grid_rays[:, 3:])
+        rays = fill_rays(self._rays[:len(dirs[0])], m[:3, 3].astype(np.float32), dirs, rot)
+        t, n, oid, cls, mat = self.caster.cast(rays, actors, materials=True, bundles=bundles.rotated(rot))
+        n = np.ascontiguousarray(n.T)
+        ndot = n[0] * rays[:, 3]  # summed in the order einsum uses (same float32 result)
+        ndot += n[1] * rays[:, 4]
+        ndot += n[2] * rays[:, 5]
+        return _Hits(t, n, ndot, oid, cls, mat)
+
+    @staticmethod
+    def _keys(origin: np.ndarray, h: _Hits) -> tuple[np.ndarray, np.ndarray]:
+        """(key, plane) of hits: equal keys = same object and class on the same plane (quantised: a
+        quantisation boundary only costs extra rays), -1 = miss; plane = n . (x - origin), inf = miss."""
+        hit = np.isfinite(h.t)
         with np.errstate(invalid="ignore"):
-            num0 = np.where(hit0, t0 * ndot0, 0.0)  # plane n . x = n . (origin + t0 dir): t = num0 / (n . dir)
-        # 2. a grid pixel is "smooth" when its 8 neighbours hit the same object and class on the same plane
-        #    (quantised: a quantisation boundary only costs extra exact rays), or all miss; the border is not
-        q = np.round(n0 * 200.0).astype(np.int64) + 256
-        plane = np.round((num0 + n0[:, 0] * origin[0] + n0[:, 1] * origin[1] + n0[:, 2] * origin[2]) / 0.05)
-        key = (((c0.astype(np.int64) * 65599 + o0) * 512 + q[:, 0]) * 512 + q[:, 1]) * 512 + q[:, 2]
-        key = np.where(hit0, key * 1_000_003 + plane.astype(np.int64), -1).reshape(self._grid_shape)
-        lh, lw = self._grid_shape
+            num = np.where(hit, h.t * h.ndot, 0.0)
+        q = np.round(h.n * 200.0).astype(np.int64) + 256
+        plane = np.round((num + h.n[0] * origin[0] + h.n[1] * origin[1] + h.n[2] * origin[2]) / 0.05)
+        key = (((h.cls.astype(np.int64) * 65599 + h.oid) * 512 + q[0]) * 512 + q[1]) * 512 + q[2]
+        return np.where(hit, key * 1_000_003 + plane.astype(np.int64), -1), np.where(hit, num, np.float32(np.inf))
+
+    @staticmethod
+    def _brackets(key: np.ndarray) -> np.ndarray:
+        """(3, h, w) bool: rays halfway between grid rays with keys ``key`` (h, w) that must be cast, those
+        whose neighbours on the grid (2, or 4 for a cell centre) differ or are off the grid; the others lie
+        on their neighbours' plane. Phases 1 (right of a grid ray), 2 (below), 3 (diagonal)."""
+        must = np.ones((3, *key.shape), bool)
+        np.not_equal(key[:, :-1], key[:, 1:], out=must[0, :, :-1])
+        np.not_equal(key[:-1], key[1:], out=must[1, :-1])
+        np.logical_or(must[0], must[1], out=must[2])
+        must[2, :-1, :-1] |= key[:-1, :-1] != key[1:, 1:]
+        return must
+
+    def _smooth(self, key: np.ndarray) -> np.ndarray:
+        """(lh * lw,) bool: 2-pixel grid rays whose 8 neighbours share their key (``key`` (lh * lw,)), so
+        the pixels of their cell lie on their plane; the border is not smooth."""
+        lh, lw = self._lh, self._lw
+        key = key.reshape(lh, lw)
         centre = key[1:-1, 1:-1]
         ok = np.ones((lh - 2, lw - 2), bool)
-        for ddy in (-1, 0, 1):
-            for ddx in (-1, 0, 1):
-                if ddy or ddx:
-                    ok &= key[1 + ddy:lh - 1 + ddy, 1 + ddx:lw - 1 + ddx] == centre
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                if dy or dx:
+                    ok &= key[1 + dy:lh - 1 + dy, 1 + dx:lw - 1 + dx] == centre
         smooth = np.zeros((lh, lw), bool)
         smooth[1:-1, 1:-1] = ok
-        # 3. every pixel intersects its grid parent's plane (n . dir computed in the camera frame)
-        parent = self._parent
+        return smooth.reshape(-1)
+
+    @staticmethod
+    def _on_planes(rot: np.ndarray, n: np.ndarray, plane: np.ndarray,
+                   dirs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(t, n . d) of rays ``dirs`` (optical frame, (k, N) each) on the planes (normals ``n`` (3, N) in the
+        map, n . (x - origin) = ``plane``, inf = none) of the N grid rays they lie between."""
         r32 = rot.astype(np.float32)
-        ncam = [n0[:, 0] * r32[0, i] + n0[:, 1] * r32[1, i] + n0[:, 2] * r32[2, i] for i in range(3)]  # R^T n
-        ndot = np.take(ncam[0], parent) * dx
-        ndot += np.take(ncam[1], parent) * dy
-        ndot += np.take(ncam[2], parent) * dz
+        ncam = [n[0] * r32[0, i] + n[1] * r32[1, i] + n[2] * r32[2, i] for i in range(3)]  # R^T n
+        ndot = ncam[0] * dirs[0]
+        ndot += ncam[1] * dirs[1]
+        ndot += ncam[2] * dirs[2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(np.take(hit0, parent), np.take(num0, parent) / ndot, np.inf).astype(np.float32)
-        n = np.take(n0, parent, axis=0)
-        o = np.take(o0, parent)
-        c = np.take(c0, parent)
-        mat = np.take(m0, parent)
-        t[self._grid] = t0
-        ndot[self._grid] = ndot0
-        # 4. pixels whose parent is not smooth are cast exactly
-        exact = ~np.take(smooth.reshape(-1), parent)
-        exact[self._grid] = False
-        idx = np.flatnonzero(exact)
+            t = np.divide(plane, ndot)
+        t[:, np.flatnonzero(np.isinf(plane))] = np.inf  # no plane: the rays between miss too
+        return t, ndot
+
+    def _thin(self, m: np.ndarray, actors: Sequence[Actor]) -> np.ndarray:
+        """(lh, lw) bool: the 2-pixel grid rays within one spacing of the screen box of a triangle (static
+        world or actor) thinner than ``THIN_PX`` on the screen, which the 4-pixel grid may miss."""
+        p, lh, lw = self.params, self._lh, self._lw
+        o, r = m[:3, 3].astype(np.float32), m[:3, :3].astype(np.float32)
+        # static triangles whose bounding sphere reaches into the view frustum (distance to each side plane)
+        centre, radius = self._static_spheres
+        xc, yc, zc = (centre[0] * r[0, i] + centre[1] * r[1, i] + centre[2] * r[2, i] - o @ r[:, i] for i in range(3))
+        tan_x, tan_y = (p.width / 2.0 + 4.0) / self.fx, (p.height / 2.0 + 4.0) / self.fy
+        seen = (zc + radius > ZNEAR) & (zc - radius < p.max_range_m)
+        seen &= np.abs(xc) - zc * np.float32(tan_x) <= radius * np.float32(math.hypot(1.0, tan_x))
+        seen &= np.abs(yc) - zc * np.float32(tan_y) <= radius * np.float32(math.hypot(1.0, tan_y))
+        v, tri = self.caster.static_vertices, self._static_tri[:, seen]
+        if actors:
+            av, at = self.caster.actor_mesh(actors)
+            v, tri = np.concatenate([v, av]), np.concatenate([tri, at.T.astype(np.int64) + len(v)], axis=1)
+        rel = v - o
+        x, y, z = (rel[:, 0] * r[0, i] + rel[:, 1] * r[1, i] + rel[:, 2] * r[2, i] for i in range(3))  # R^T rel
+        zt = z[tri]  # (3 corners, T)
+        nearest = np.minimum(np.minimum(zt[0], zt[1]), zt[2])
+        front = np.flatnonzero((nearest > ZNEAR) & (nearest < p.max_range_m))
+        tri, zt = tri[:, front], zt[:, front]
+        u = x[tri] / zt * np.float32(self.fx) + np.float32(self.cx)
+        w = y[tri] / zt * np.float32(self.fy) + np.float32(self.cy)
+        e = [(u[j] - u[i], w[j] - w[i]) for i, j in ((0, 1), (0, 2), (1, 2))]
+        area2 = np.abs(e[0][0] * e[1][1] - e[0][1] * e[1][0])
+        longest = np.sqrt(np.maximum(np.maximum(e[0][0] ** 2 + e[0][1] ** 2, e[1][0] ** 2 + e[1][1] ** 2),
+                                     e[2][0] ** 2 + e[2][1] ** 2))
+        u0, u1 = np.minimum(np.minimum(u[0], u[1]), u[2]), np.maximum(np.maximum(u[0], u[1]), u[2])
+        w0, w1 = np.minimum(np.minimum(w[0], w[1]), w[2]), np.maximum(np.maximum(w[0], w[1]), w[2])
+        keep = area2 < THIN_PX * longest  # its smallest height (2 area / longest side) is below THIN_PX
+        keep &= (u1 > -2.0) & (u0 < p.width + 1.0) & (w1 > -2.0) & (w0 < p.height + 1.0)
+        # grid rays (2i, 2j) with 2i in [w0 - 2, w1 + 2], 2j in [u0 - 2, u1 + 2]: boxes summed into a table
+        i0 = np.clip(np.ceil((w0[keep] - 2.0) / 2.0), 0, lh).astype(np.int64)
+        i1 = np.clip(np.floor((w1[keep] + 2.0) / 2.0) + 1, 0, lh).astype(np.int64)
+        j0 = np.clip(np.ceil((u0[keep] - 2.0) / 2.0), 0, lw).astype(np.int64)
+        j1 = np.clip(np.floor((u1[keep] + 2.0) / 2.0) + 1, 0, lw).astype(np.int64)
+        size = (lh + 1) * (lw + 1)
+        table = (np.bincount(np.concatenate([i0 * (lw + 1) + j0, i1 * (lw + 1) + j1]), None, size)
+                 - np.bincount(np.concatenate([i0 * (lw + 1) + j1, i1 * (lw + 1) + j0]), None, size))
+        table = table.reshape(lh + 1, lw + 1)
+        np.add.accumulate(table, axis=1, out=table)  # (np.cumsum is several times slower here)
+        np.add.accumulate(table, axis=0, out=table)
+        return table[:lh, :lw] > 0
+
+    def _grid(self, m: np.ndarray, actors: Sequence[Actor]) -> tuple[_Hits, np.ndarray, np.ndarray]:
+        """The 2-pixel grid (lh * lw rays, row-major) and its keys and planes: the 4-pixel grid cast, the rays
+        between cast where their neighbours on it differ or a thin triangle is near, the others on their
+        neighbours' plane (and with their key)."""
+        lh4, lw4, cells = self._lh4, self._lw4, self._lh4 * self._lw4
+        origin = m[:3, 3].astype(np.float32)
+        first = self._coarse[0]
+        hits = self._cast(tuple(c[0][first] for c in self._qcols), self._coarse_bundles, m, actors)
+        grid = [np.empty((4, cells), a.dtype) for a in hits.columns()]  # phase-major over the 4-pixel grid
+        for full, part in zip(grid, hits.columns(), strict=True):
+            full[0, first] = part
+        t, nx, ny, nz, ndot, oid, cls, mat = grid
+        coarse = _Hits.of_columns([a[0] for a in grid])
+        key, plane = np.empty((4, cells), np.int64), np.empty((4, cells), np.float32)
+        key[0], plane[0] = self._keys(origin, coarse)
+        must = self._brackets(key[0].reshape(lh4, lw4)).reshape(3, cells)
+        must |= _phases(self._thin(m, actors), lh4, lw4).reshape(4, cells)[1:]
+        t[1:], ndot[1:] = self._on_planes(m[:3, :3], coarse.n, plane[0], tuple(c[1:] for c in self._qcols))
+        for full in (nx, ny, nz, oid, cls, mat, key, plane):
+            full[1:] = full[0]
+        sel = must.reshape(-1)[self._mid[0]]
+        idx = self._mid[0][sel] + cells
         if len(idx):
-            rays = fill_rays(self._rays[: len(idx)], origin, (dx[idx], dy[idx], dz[idx]), rot)
-            te, ne, oe, ce, me = self.caster.cast(rays, actors, materials=True)
-            t[idx], n[idx], o[idx], c[idx], mat[idx] = te, ne, oe, ce, me
-            ndot[idx] = np.einsum("ij,ij->i", ne, rays[:, 3:])
-        self.last_exact_fraction = len(idx) / len(t)
-        return t, n, ndot, o, c, mat
+            dirs = tuple(c.reshape(-1)[idx] for c in self._qcols)
+            hits = self._cast(dirs, self._tiles.grouping(self._mid[1][sel]), m, actors)
+            for full, part in zip(grid, hits.columns(), strict=True):
+                full.reshape(-1)[idx] = part
+            key.reshape(-1)[idx], plane.reshape(-1)[idx] = self._keys(origin, hits)
+        self._grid_rays = cells + len(idx)
+        interleaved = [_interleave(a, lh4, lw4) for a in (*grid, key, plane)]
+        return _Hits.of_columns(interleaved[:8]), interleaved[8], interleaved[9]
+
+    def _trace(self, m: np.ndarray, actors: Sequence[Actor]) -> tuple[np.ndarray, np.ndarray, _Hits, np.ndarray, _Hits]:
+        """Phase-major t and n . d (4, lh * lw) of every pixel; the 2-pixel grid's hits, whose planes the pixels
+        of its cells lie on; the pixels cast (phase-major indices) and their hits."""
+        p = self.params
+        cells = self._lh * self._lw
+        t, ndot = np.empty((4, cells), np.float32), np.empty((4, cells), np.float32)
+        if p.adaptive:
+            grid, key, plane = self._grid(m, actors)
+            t[0], ndot[0] = grid.t, grid.ndot
+            t[1:], ndot[1:] = self._on_planes(m[:3, :3], grid.n, plane, tuple(c[1:] for c in self._pcols))
+            # the other pixels of cells whose 3x3 neighbourhood is not one plane are cast (tile by tile)
+            rough = self._cell_order[~self._smooth(key)[self._cell_order]]
+            real = self._children[rough]
+            idx = (rough[:, None] + cells * np.arange(1, 4))[real]
+            bundles = self._tiles.grouping(np.repeat(self._cell_tile[rough], real.sum(axis=1)))
+        else:  # every pixel cast
+            t[:], ndot[:] = np.inf, 0.0
+            grid = _Hits(t[0], np.zeros((3, cells), np.float32), ndot[0], np.zeros(cells, np.int32),
+                         np.zeros(cells, np.uint8), np.zeros(cells, np.uint8))
+            (idx, tiles), self._grid_rays = self._pixels, 0
+            bundles = self._tiles.grouping(tiles)
+        exact = self._cast(tuple(c.reshape(-1)[idx] for c in self._pcols), bundles, m, actors)
+        t.reshape(-1)[idx] = exact.t
+        ndot.reshape(-1)[idx] = exact.ndot
+        pixels = p.height * p.width
+        self.last_exact_fraction = len(idx) / pixels if p.adaptive else 1.0
+        self.last_ray_fraction = (self._grid_rays + len(idx)) / pixels
+        return t, ndot, grid, idx, exact
 
     # -- shading ---------------------------------------------------------------------------
+
+    def _sky(self, rot: np.ndarray, sky: np.ndarray, sh: _Shading) -> list[np.ndarray]:
+        """Sky gradient (r, g, b) from the horizon to the zenith colour at the phase-major pixels ``sky``."""
+        dx, dy, dz = (c.reshape(-1)[sky] for c in self._pcols)
+        up = np.clip(rot[2, 0] * dx + rot[2, 1] * dy + rot[2, 2] * dz, 0.0, 1.0) ** 0.6
+        down = 1.0 - up
+        return [sh.horizon[c] * down + sh.zenith[c] * up for c in range(3)]
 
     def render(self, pose: np.ndarray | Sequence[float], actors: Sequence[Actor] = (),
                light: Lighting | float | None = None, rng: np.random.Generator | None = None,
@@ -245,58 +510,64 @@ class Camera:
         local solar time in hours, or None (late morning). ``signals``: traffic-light regulatory
         element id -> 'red' | 'yellow' | 'green' (lit lamp). Without ``rng``: no sensor noise."""
         p = self.params
-        h, w = p.height, p.width
+        h, w, lh, lw = p.height, p.width, self._lh, self._lw
         m = as_matrix(pose)
         lighting = light if isinstance(light, Lighting) else (Lighting() if light is None else Lighting.at_time(light))
-        t, n, ndot, oid, cls, mat = self._trace(m, actors)
+        sh = _Shading.of(lighting)
+        t, ndot, grid, idx, exact = self._trace(m, actors)
         hit = t <= p.max_range_m  # inf and NaN compare False
-        cls = np.where(hit, cls, np.uint8(0))
-        oid = np.where(hit, oid, np.int32(0))
-        depth = np.where(hit, t * self._cols[2], np.float32(np.inf))
-
-        # surfaces: albedo x (ambient + Lambert with normals turned towards the camera), haze, sky
-        sun = lighting.sun_direction()
-        ns = np.einsum("ij,j->i", n, sun)
-        lambert = np.where(ndot > 0.0, -ns, ns)
-        np.maximum(lambert, 0.0, out=lambert)
-        dist = np.where(hit, t, np.float32(0.0))
-        dist += np.float32(lighting.haze_m)
-        clear = np.divide(np.float32(lighting.haze_m), dist)  # haze_m / (t + haze_m): half haze at haze_m
-        lambert *= np.float32(lighting.sun)
-        lambert += np.float32(lighting.ambient)
-        gain = lambert
-        gain *= clear
-        actor = np.flatnonzero(oid)
-        if len(actor):  # actors of one class differ a little in brightness, stably by id
-            tint = ((oid[actor].astype(np.uint32) * np.uint32(2654435761)) >> np.uint32(24)).astype(np.float32)
-            gain[actor] *= 0.8 + 0.4 * tint / 255.0
-        horizon = np.asarray(lighting.sky_horizon, np.float32) * 255.0
-        img = np.take(ALBEDO_255, np.where(hit, mat, np.uint8(0)), axis=0)
-        img *= gain[:, None]
-        clear -= 1.0  # -> -haze
-        img -= clear[:, None] * horizon
+        hit.reshape(-1)[self._padding] = False
+        # the outputs on the padded image: every pixel shaded with its grid cell's surface, then the pixels
+        # cast with their own, then the sky where nothing is hit within range
+        img = np.empty((2 * lh, 2 * lw, 3), np.float32)
+        depth = np.empty((2 * lh, 2 * lw), np.float32)
+        oid = np.empty((2 * lh, 2 * lw), np.int32)
+        cls = np.empty((2 * lh, 2 * lw), np.uint8)
+        shape = (2, 2, lh, lw)
+        np.multiply(t.reshape(shape), self._pcols[2].reshape(shape), out=_phases(depth, lh, lw))
+        np.multiply(grid.oid.reshape(lh, lw), hit.reshape(shape), out=_phases(oid, lh, lw))
+        np.multiply(grid.cls.reshape(lh, lw), hit.reshape(shape), out=_phases(cls, lh, lw))
+        surface = _Surface.of(grid, sh)
+        gain, haze = surface.light(t, ndot, sh)
+        planes = _phases(img, lh, lw)
+        for c in range(3):
+            np.subtract((surface.albedo[c] * gain).reshape(shape), (haze * sh.horizon[c]).reshape(shape),
+                        out=planes[..., c])
+        flat = img.reshape(-1, 3)
+        if len(idx):
+            pix = self._image_index[idx]
+            he = exact.t <= p.max_range_m
+            surface = _Surface.of(exact, sh)
+            gain, haze = surface.light(exact.t, exact.ndot, sh)
+            for c in range(3):
+                flat[pix, c] = surface.albedo[c] * gain - haze * sh.horizon[c]
+            oid.reshape(-1)[pix] = exact.oid * he
+            cls.reshape(-1)[pix] = exact.cls * he
         sky = np.flatnonzero(~hit)
         if len(sky):
-            rot = m[:3, :3]
-            up = rot[2, 0] * self._cols[0][sky] + rot[2, 1] * self._cols[1][sky] + rot[2, 2] * self._cols[2][sky]
-            up = np.clip(up, 0.0, 1.0)[:, None] ** 0.6
-            img[sky] = horizon * (1.0 - up) + np.asarray(lighting.sky_zenith, np.float32) * 255.0 * up
+            pix = self._image_index[sky]
+            depth.reshape(-1)[pix] = np.inf
+            for c, colour in enumerate(self._sky(m[:3, :3], sky, sh)):
+                flat[pix, c] = colour
+        if (h, w) != img.shape[:2]:
+            img, depth, oid, cls = (np.ascontiguousarray(a[:h, :w]) for a in (img, depth, oid, cls))
         if signals:
-            self._lamps(img, m, t, cls, signals)
-        img = img.reshape(h, w, 3)
+            self._lamps(img.reshape(-1, 3), m, t.reshape(-1), cls.reshape(-1), signals)
         if rng is not None and p.noise_std > 0.0:
             y0, x0 = (int(v) for v in rng.integers(0, [h, w]))
             img += self._noise[y0:y0 + h, x0:x0 + w]
-        rgb = np.clip(img, 0.0, 255.0, out=img).astype(np.uint8)
-        return CameraFrame(rgb, depth.reshape(h, w), oid.reshape(h, w), cls.reshape(h, w))
+        rgb = np.empty((h, w, 3), np.uint8)
+        np.clip(img, 0.0, 255.0, out=rgb, casting="unsafe")  # the float -> uint8 cast truncates, like astype
+        return CameraFrame(rgb, depth, oid, cls)
 
     def _lamps(self, img: np.ndarray, m: np.ndarray, t: np.ndarray, cls: np.ndarray,
                signals: Mapping[int, str]) -> None:
+        """Lit lamps over ``img`` (H * W, 3); ``cls`` (H * W,) per pixel, ``t`` (phase-major) ray lengths."""
         heads = np.flatnonzero(cls == ObjectClass.TRAFFIC_LIGHT)
         if len(heads) == 0:
             return
         d_cam = np.stack([c[heads] for c in self._cols], axis=1)
-        pts = m[:3, 3] + (d_cam @ m[:3, :3].T) * t[heads, None]
+        pts = m[:3, 3] + (d_cam @ m[:3, :3].T) * t[self._phase_index[heads], None]
         for tl_id, state in signals.items():
             tl = self.traffic_lights.get(tl_id)
             if tl is None or state not in tl.bulbs or state not in LAMP_RGB:
