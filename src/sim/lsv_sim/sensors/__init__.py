@@ -74,7 +74,8 @@ def fill_rays(rays: np.ndarray, origin: np.ndarray, dirs: tuple[np.ndarray, np.n
     Open3D's ray-casting threads for the cores (measured: 1.6 ms -> 80-100 ms per frame on 2 cores).
     """
     dx, dy, dz = dirs
-    rays[:, :3] = origin
+    for i in range(3):  # one column at a time: a (N, 3) broadcast is 3x slower (0.17 vs 0.05 ms per 57 600 rays)
+        rays[:, i] = origin[i]
     tmp = np.empty_like(dx)
     for i in range(3):
         col = np.multiply(dx, np.float32(rot[i, 0]), out=tmp)
