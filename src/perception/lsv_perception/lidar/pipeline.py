@@ -31,6 +31,7 @@ from lsv_perception.lidar.classifier import (
     geometric_classes,
 )
 from lsv_perception.lidar.cluster import ClusterGrid, segments
+from lsv_perception.lidar.faces import FaceParams
 from lsv_perception.lidar.ground import GroundGrid
 from lsv_perception.lidar.preprocess import as_xyzi, crop_mask, voxel_downsample
 
@@ -71,6 +72,18 @@ class LidarConfig:
                                0.05, 2.0, "cluster.cell_m")
     cluster_min_points: int = field(default=5, metadata=spec(
         "smaller clusters are dropped", min=1, max=10000, optional=True, name="cluster.min_points"))
+    cluster_azimuth_resolution_deg: float = _f(
+        0.2, "azimuth between two firings of one beam (360 / firings per revolution): sets how far apart the "
+        "returns on a face seen at a grazing angle are", "deg", 0.01, 5.0, "cluster.azimuth_resolution_deg")
+    cluster_face_max_gap_m: float = _f(
+        1.0, "largest gap bridged along a face seen at a grazing angle (0 = faces are not joined)", "m", 0.0, 5.0,
+        "cluster.face_max_gap_m")
+    cluster_face_gap_factor: float = _f(
+        2.0, "gap bridged along a face / spacing of successive firings on it", "", 1.0, 10.0,
+        "cluster.face_gap_factor")
+    cluster_face_tolerance_m: float = _f(
+        0.15, "distance from a face's line that still counts as on the face", "m", 0.01, 1.0,
+        "cluster.face_tolerance_m")
     max_object_length_m: float = _f(12.0, "longer clusters (building facades, walls, hedges) are map, not objects",
                                     "m", 1.0, 100.0, "max_object_length_m")
     classifier: str = field(default="onnx", metadata=spec(
@@ -165,6 +178,9 @@ class LidarPipeline:
         self.ground = GroundGrid(self.x_range, self.y_range, c.ground_cell_m, c.ground_window_cells,
                                  c.ground_max_slope, c.ground_height_m)
         self.grid = ClusterGrid(self.x_range, self.y_range, c.cluster_cell_m)
+        self.faces = FaceParams(np.deg2rad(c.cluster_azimuth_resolution_deg), c.cluster_face_max_gap_m,
+                                c.cluster_face_gap_factor, c.cluster_face_tolerance_m,
+                                min_gap_m=c.cluster_cell_m, max_length_m=c.max_object_length_m)
         self.model: PointClassifier | None = None
         if c.classifier == "onnx":
             if not c.model_path:
@@ -188,7 +204,7 @@ class LidarPipeline:
         ground, above, _ = self.ground.split(xyzi[:, :3])
         t.append(time.perf_counter())
         labels = self.grid.label(xyzi[:, :3][~ground & (above <= self.config.max_object_height_m)],
-                                 self.config.cluster_min_points)
+                                 self.config.cluster_min_points, self.faces)
         full = np.full(xyzi.shape[0], -1, np.int32)
         full[~ground & (above <= self.config.max_object_height_m)] = labels
         t.append(time.perf_counter())
