@@ -56,6 +56,20 @@ class TrackerParams:
         "no track is born inside an existing track's box grown by this (a fragment of a car seen in two "
         "clusters); small, so that a pedestrian next to a parked car still starts a track", unit="m", min=0.0,
         max=5.0, optional=True))
+    birth_along_margin_m: float = field(default=1.0, metadata=spec(
+        "no track is born from a sliver along a long side of a longer track's box (or of a longer detection of "
+        "the same scan) reaching up to this beyond its ends: a face seen at a grazing angle, cut into pieces; "
+        "a sliver is every corner within birth_box_margin_m of the side's line", unit="m", min=0.0, max=5.0,
+        optional=True))
+    shape_change_m: float = field(default=0.05, metadata=spec(
+        "a measured box whose extent differs by more than this from the track's last one moved by its least "
+        "moving corner, not its centre (a face coming into view slides the centre of a static object)",
+        unit="m", min=0.0, max=10.0, optional=True))
+    motion_min_distance_m: float = field(default=1.0, metadata=spec(
+        "a vehicle track publishes a velocity (and a heading from it) only once every corner of its box moved "
+        "this far from its first box; until then it stands: a box centre sliding along a face as more or less of "
+        "it is in view is no motion (pedestrians, two-wheelers and the rest: their velocity at once)", unit="m",
+        min=0.0, max=10.0, optional=True))
     v2x_birth: bool = field(default=True, metadata=spec(
         "V2X objects may start tracks (objects the lidar cannot see); false: V2X only updates", optional=True))
     max_tracks: int = field(default=500, metadata=spec(
